@@ -1,0 +1,224 @@
+"""Serial, process and Ray execution behind one submit-and-collect interface.
+
+Every backend runs :func:`execute_run` on a :class:`~theorylab.engine.sweep.RunSpec` and
+yields :class:`RunOutcome` objects as runs finish. A run executes with one BLAS/torch thread
+in every backend, so the same seed gives bit-identical tables whichever executor ran it.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+import traceback
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pandas as pd
+
+from theorylab.engine.sweep import RunSpec
+
+__all__ = [
+    "EXECUTORS",
+    "Executor",
+    "ProcessExecutor",
+    "RayExecutor",
+    "RunOutcome",
+    "SerialExecutor",
+    "execute_run",
+    "make_executor",
+]
+
+
+@dataclass
+class RunOutcome:
+    """What a worker hands back: the tables or the error, with timings and host facts."""
+
+    run_id: str
+    status: str  # "done" | "failed"
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    error: str | None = None
+    started: float = 0.0
+    finished: float = 0.0
+    host: str = ""
+    pid: int = 0
+
+    @property
+    def duration_s(self) -> float:
+        return self.finished - self.started
+
+
+def _validate_tables(name: str, tables: Any) -> dict[str, pd.DataFrame]:
+    if not isinstance(tables, dict) or not tables:
+        raise TypeError(f"{name}.run must return a non-empty dict of DataFrames, got {type(tables).__name__}")
+    for k, v in tables.items():
+        if not isinstance(k, str) or not isinstance(v, pd.DataFrame):
+            raise TypeError(f"{name}.run returned table {k!r} of type {type(v).__name__}; expected DataFrame")
+    return tables
+
+
+def execute_run(spec: RunSpec) -> RunOutcome:
+    """Run one planned run in this process with one thread; never raises.
+
+    The experiment is looked up in the registry by name (workers import theorylab afresh).
+    """
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    from theorylab.engine.experiment import get_experiment
+
+    started = time.time()
+    prev_threads = torch.get_num_threads()
+    try:
+        exp = get_experiment(spec.experiment)
+        # One thread: results must not depend on the executor's parallelism (reduction order).
+        with threadpool_limits(limits=1):
+            torch.set_num_threads(1)
+            tables = _validate_tables(spec.experiment, exp.run(spec.config, spec.seed))
+        return RunOutcome(spec.run_id, "done", tables, None, started, time.time(), platform.node(), os.getpid())
+    except Exception:
+        return RunOutcome(
+            spec.run_id, "failed", {}, traceback.format_exc(limit=20), started, time.time(),
+            platform.node(), os.getpid(),
+        )
+    finally:
+        torch.set_num_threads(prev_threads)
+
+
+class Executor(Protocol):
+    """Submit runs, collect outcomes as they finish; ``close`` releases workers."""
+
+    name: str
+
+    def map_unordered(self, specs: Iterable[RunSpec]) -> Iterator[RunOutcome]: ...
+
+    def close(self) -> None: ...
+
+
+class SerialExecutor:
+    """In-process, one run after another: for debugging, tests and tiny sweeps."""
+
+    name = "serial"
+
+    def map_unordered(self, specs: Iterable[RunSpec]) -> Iterator[RunOutcome]:
+        for s in specs:
+            yield execute_run(s)
+
+    def close(self) -> None:
+        pass
+
+
+def _worker_init() -> None:
+    # Workers are single-threaded; the pool provides the parallelism.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+class ProcessExecutor:
+    """A local process pool (``spawn``), one worker per core by default.
+
+    A worker that dies (``kill -9``, segfault, out of memory) fails only its runs: they are
+    recorded as failed with the reason and the pool is rebuilt for the rest.
+    """
+
+    name = "process"
+
+    def __init__(self, max_workers: int | None = None) -> None:
+        self.max_workers = max_workers or os.cpu_count() or 1
+        self._pool: Any = None
+
+    def _new_pool(self) -> Any:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        return ProcessPoolExecutor(self.max_workers, mp_context=mp.get_context("spawn"), initializer=_worker_init)
+
+    def map_unordered(self, specs: Iterable[RunSpec]) -> Iterator[RunOutcome]:
+        from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
+
+        pending_specs = list(specs)
+        while pending_specs:
+            self._pool = self._pool or self._new_pool()
+            futures = {self._pool.submit(execute_run, s): s for s in pending_specs}
+            pending_specs = []
+            broken = False
+            not_done = set(futures)
+            while not_done:
+                done, not_done = wait(not_done, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    spec = futures[fut]
+                    try:
+                        yield fut.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        now = time.time()
+                        yield RunOutcome(spec.run_id, "failed", {}, "worker process died (BrokenProcessPool)", now, now)
+                    except Exception:
+                        now = time.time()
+                        yield RunOutcome(spec.run_id, "failed", {}, traceback.format_exc(limit=20), now, now)
+            if broken:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+class RayExecutor:
+    """Ray tasks: connects to ``address`` (a running cluster) or starts a local instance.
+
+    Each task asks for one CPU; results come back as they finish (``ray.wait``).
+    """
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, num_cpus: int | None = None) -> None:
+        try:
+            import ray
+        except ImportError as e:  # pragma: no cover - ray is an optional extra
+            raise RuntimeError("the ray executor needs Ray: pip install 'theorylab[ray]'") from e
+        self._ray = ray
+        self._started_here = False
+        if not ray.is_initialized():
+            kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+            if address:
+                ray.init(address=address, **kwargs)
+            else:
+                ray.init(num_cpus=num_cpus, **kwargs)
+            self._started_here = True
+        self._remote = ray.remote(num_cpus=1, max_retries=0)(execute_run)
+
+    def map_unordered(self, specs: Iterable[RunSpec]) -> Iterator[RunOutcome]:
+        ray = self._ray
+        refs = {self._remote.remote(s): s for s in specs}
+        pending = list(refs)
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            for ref in done:
+                spec = refs[ref]
+                try:
+                    yield ray.get(ref)
+                except Exception:
+                    now = time.time()
+                    yield RunOutcome(spec.run_id, "failed", {}, traceback.format_exc(limit=20), now, now)
+
+    def close(self) -> None:
+        if self._started_here and self._ray.is_initialized():
+            self._ray.shutdown()
+
+
+EXECUTORS = ("serial", "process", "ray")
+
+
+def make_executor(name: str, *, max_workers: int | None = None, ray_address: str | None = None) -> Executor:
+    """Build an executor by name; ``ValueError`` lists the allowed names."""
+    if name == "serial":
+        return SerialExecutor()
+    if name == "process":
+        return ProcessExecutor(max_workers)
+    if name == "ray":
+        return RayExecutor(ray_address, max_workers)
+    raise ValueError(f"unknown executor {name!r} (allowed: {', '.join(EXECUTORS)})")

@@ -1,0 +1,137 @@
+"""One training loop for every experiment: seeded batch order, SGD or Adam, CE or MSE."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = ["TrainResult", "accuracy", "predict", "train"]
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns: per-evaluation history rows and the final losses."""
+
+    history: list[dict[str, float]] = field(default_factory=list)
+    final_train_loss: float = float("nan")
+    steps: int = 0
+
+
+def _as_tensor(x: np.ndarray | torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    t = torch.as_tensor(x)
+    return t.to(dtype) if t.is_floating_point() else t
+
+
+@torch.no_grad()
+def predict(model: nn.Module, X: np.ndarray | torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
+    """Model outputs on ``X`` in eval mode, batched; returns a CPU tensor."""
+    was_training = model.training
+    model.eval()
+    dtype = next(model.parameters()).dtype
+    Xt = _as_tensor(X, dtype)
+    out = torch.cat([model(Xt[i : i + batch_size]) for i in range(0, len(Xt), batch_size)])
+    model.train(was_training)
+    return out
+
+
+def accuracy(model: nn.Module, X: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor) -> float:
+    """Fraction of ``argmax`` predictions equal to integer labels ``y``."""
+    pred = predict(model, X).argmax(dim=1)
+    return float((pred == torch.as_tensor(y)).float().mean())
+
+
+def train(
+    model: nn.Module,
+    X: np.ndarray | torch.Tensor,
+    y: np.ndarray | torch.Tensor,
+    *,
+    steps: int,
+    lr: float = 1e-3,
+    batch_size: int = 128,
+    optimizer: Literal["adam", "sgd", "adamw"] = "adam",
+    momentum: float = 0.0,
+    weight_decay: float = 0.0,
+    loss: Literal["ce", "mse"] = "ce",
+    seed: int = 0,
+    eval_every: int = 0,
+    callback: Callable[[int, nn.Module], dict[str, float] | None] | None = None,
+    stop_loss: float | None = None,
+) -> TrainResult:
+    """Train ``model`` in place for ``steps`` minibatch steps; deterministic given ``seed``.
+
+    Parameters
+    ----------
+    X, y : inputs (n, ...) and targets: integer labels for ``ce``, floats (n,) or (n, k) for ``mse``.
+    steps : optimiser steps (not epochs). Batches are drawn by reshuffling each epoch.
+    batch_size : examples per step; ``batch_size >= n`` gives full-batch gradient descent.
+    eval_every : every this many steps (and at the end) record the full-train loss and call
+        ``callback(step, model)``, whose returned dict is merged into the history row.
+    stop_loss : stop early once the full-train loss falls below this (checked at evaluations).
+    """
+    dtype = next(model.parameters()).dtype
+    Xt = _as_tensor(X, dtype)
+    yt = torch.as_tensor(y)
+    if loss == "mse":
+        yt = yt.to(dtype)
+    n = len(Xt)
+    if n == 0:
+        raise ValueError("train: empty training set")
+    if loss == "ce":
+        loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = nn.functional.cross_entropy
+    elif loss == "mse":
+
+        def loss_fn(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+            return nn.functional.mse_loss(out.reshape(target.shape), target)
+
+    else:
+        raise ValueError(f"unknown loss {loss!r} (allowed: ce, mse)")
+    params = [p for p in model.parameters() if p.requires_grad]
+    if optimizer == "adam":
+        opt: torch.optim.Optimizer = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    elif optimizer == "adamw":
+        opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    elif optimizer == "sgd":
+        opt = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    else:
+        raise ValueError(f"unknown optimizer {optimizer!r} (allowed: adam, adamw, sgd)")
+    g = torch.Generator().manual_seed(int(seed))
+    bs = min(batch_size, n)
+    result = TrainResult()
+    perm = torch.randperm(n, generator=g)
+    pos = 0
+
+    def full_loss() -> float:
+        with torch.no_grad():
+            was = model.training
+            model.eval()
+            out = torch.cat([model(Xt[i : i + 4096]) for i in range(0, n, 4096)])
+            model.train(was)
+            return float(loss_fn(out, yt))
+
+    model.train()
+    for step in range(1, steps + 1):
+        if pos + bs > n:
+            perm = torch.randperm(n, generator=g)
+            pos = 0
+        idx = perm[pos : pos + bs]
+        pos += bs
+        opt.zero_grad(set_to_none=True)
+        batch_loss = loss_fn(model(Xt[idx]), yt[idx])
+        batch_loss.backward()
+        opt.step()
+        if (eval_every and step % eval_every == 0) or step == steps:
+            row: dict[str, float] = {"step": float(step), "train_loss": full_loss()}
+            if callback is not None:
+                row.update(callback(step, model) or {})
+            result.history.append(row)
+            if stop_loss is not None and row["train_loss"] < stop_loss:
+                result.steps = step
+                break
+        result.steps = step
+    result.final_train_loss = result.history[-1]["train_loss"] if result.history else full_loss()
+    return result
