@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from theorylab.errors import TheorylabError
+
 __all__ = [
     "DataError",
     "Dataset",
@@ -33,7 +35,7 @@ __all__ = [
 ]
 
 
-class DataError(ValueError):
+class DataError(TheorylabError, ValueError):
     """Data that cannot be used: missing file, wrong format, NaN/inf, mismatched shapes."""
 
 

@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from theorylab.errors import TheorylabError
+
 __all__ = [
     "ConfigError",
     "ExperimentConfig",
@@ -23,7 +25,7 @@ __all__ = [
 ]
 
 
-class ConfigError(ValueError):
+class ConfigError(TheorylabError, ValueError):
     """A configuration, override or sweep that cannot be used; the message names the problem."""
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from theorylab.engine.config import ConfigError, ExperimentConfig, build_config
+from theorylab.errors import TheorylabError
 
 __all__ = [
     "Check",
@@ -300,7 +301,7 @@ def aggregate(df: pd.DataFrame, keys: Sequence[str], values: Sequence[str]) -> p
 
 
 # -- registry ------------------------------------------------------------------------------------
-class UnknownExperimentError(KeyError):
+class UnknownExperimentError(TheorylabError, KeyError):
     """No experiment is registered under that name."""
 
     def __str__(self) -> str:
