@@ -11,7 +11,7 @@ from theorylab.engine.executors import execute_run
 from theorylab.engine.experiment import Experiment, Results
 from theorylab.engine.sweep import RunSpec, plan_sweep
 
-__all__ = ["assemble", "run_in_memory", "scalar_fields"]
+__all__ = ["annotate", "assemble", "run_in_memory", "scalar_fields"]
 
 
 def scalar_fields(config: Any) -> dict[str, Any]:
@@ -21,35 +21,46 @@ def scalar_fields(config: Any) -> dict[str, Any]:
     }
 
 
+def annotate(experiment: str, spec: RunSpec, tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Add ``run_id``, ``seed`` and every scalar config field as columns to each table.
+
+    Stored Parquet files carry these columns, so a DuckDB query over the files needs no join.
+    A table column that collides with a config field name raises ``ValueError``.
+    """
+    fields = scalar_fields(spec.config)
+    out = {}
+    for name, df in tables.items():
+        clash = [c for c in df.columns if c in fields or c in ("run_id", "seed")]
+        if clash:
+            raise ValueError(
+                f"{experiment}: table {name!r} has columns {clash} that clash with config "
+                "fields or run columns; rename them"
+            )
+        df = df.copy()
+        df.insert(0, "run_id", spec.run_id)
+        df.insert(1, "seed", spec.seed)
+        for k, v in fields.items():
+            df[k] = v
+        out[name] = df.reset_index(drop=True)
+    return out
+
+
 def assemble(
     experiment: Experiment,
     runs: Iterable[tuple[RunSpec, str, Mapping[str, pd.DataFrame]]],
     swept: Sequence[str] = (),
 ) -> Results:
-    """Concatenate each table over runs, adding ``run_id``, ``seed`` and scalar config fields.
-
-    A table column that collides with a config field name raises ``ValueError``: the result
-    would be ambiguous.
-    """
+    """Concatenate each (annotated) table over runs into :class:`Results`."""
     parts: dict[str, list[pd.DataFrame]] = {}
     rows: list[dict[str, Any]] = []
     configs: dict[str, Any] = {}
     for spec, status, tables in runs:
-        fields = scalar_fields(spec.config)
-        rows.append({"run_id": spec.run_id, "seed": spec.seed, "replicate": spec.replicate, "status": status, **fields})
+        rows.append(
+            {"run_id": spec.run_id, "seed": spec.seed, "replicate": spec.replicate, "status": status,
+             **scalar_fields(spec.config)}
+        )
         configs[spec.run_id] = spec.config
         for name, df in tables.items():
-            clash = [c for c in df.columns if c in fields or c in ("run_id", "seed")]
-            if clash:
-                raise ValueError(
-                    f"{experiment.name}: table {name!r} has columns {clash} that clash with config "
-                    "fields or run columns; rename them"
-                )
-            df = df.copy()
-            df.insert(0, "run_id", spec.run_id)
-            df.insert(1, "seed", spec.seed)
-            for k, v in fields.items():
-                df[k] = v
             parts.setdefault(name, []).append(df)
     tables_out = {k: pd.concat(v, ignore_index=True) for k, v in parts.items()}
     return Results(experiment.name, tables_out, pd.DataFrame(rows), configs, tuple(swept))
@@ -74,5 +85,5 @@ def run_in_memory(
         out = execute_run(spec)
         if out.status != "done":
             raise RuntimeError(f"{experiment.name} run {spec.run_id} failed:\n{out.error}")
-        done.append((spec, "done", out.tables))
+        done.append((spec, "done", annotate(experiment.name, spec, out.tables)))
     return assemble(experiment, done, plan.swept)

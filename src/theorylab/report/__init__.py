@@ -1,1 +1,5 @@
-"""report."""
+"""Static, self-contained HTML reports: claim, verdict, figures, runs, provenance."""
+
+from theorylab.report.html import ReportEntry, build_entry, render_report, write_report
+
+__all__ = ["ReportEntry", "build_entry", "render_report", "write_report"]

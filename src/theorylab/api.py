@@ -1,0 +1,79 @@
+"""The Python face of the engine: ``run``, ``load``, ``list_experiments``, ``report``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from theorylab.engine.experiment import Experiment, get_experiment
+from theorylab.engine.experiment import list_experiments as _list
+from theorylab.engine.runner import SweepReport, load_results, resolve_sweep, run_sweep
+from theorylab.engine.store import Store
+
+__all__ = ["list_experiments", "load", "report", "run"]
+
+
+def list_experiments() -> list[dict[str, Any]]:
+    """Every registered experiment as ``{name, claim, source, check}``."""
+    return [{k: e.describe()[k] for k in ("name", "claim", "source", "check")} for e in _list()]
+
+
+def run(
+    name: str,
+    preset: str = "quick",
+    *,
+    set: Mapping[str, Any] | None = None,  # noqa: A002 - mirrors the CLI's --set
+    sweep: Mapping[str, Sequence[Any]] | None = None,
+    seeds: int | None = None,
+    base_seed: int = 0,
+    executor: str = "serial",
+    ray_address: str | None = None,
+    store: str | Path | None = None,
+    sweep_name: str | None = None,
+    force: bool = False,
+    fail_fast: bool = False,
+) -> SweepReport:
+    """Run (or resume) experiment ``name`` and store its runs; returns a :class:`SweepReport`.
+
+    Example
+    -------
+    >>> import theorylab
+    >>> rep = theorylab.run("curse-of-dimensionality", "smoke", store=tmp)  # doctest: +SKIP
+    >>> rep.verdict.status  # doctest: +SKIP
+    'supported'
+    """
+    return run_sweep(
+        name, preset=preset, overrides=set, sweep=sweep, seeds=seeds, base_seed=base_seed,
+        executor=executor, ray_address=ray_address, store=store, name=sweep_name, force=force,
+        fail_fast=fail_fast,
+    )
+
+
+def load(name: str, table: str | None = None, *, store: str | Path | None = None) -> pd.DataFrame:
+    """A stored table as a pandas DataFrame (all done runs of the sweep, seeds included).
+
+    ``name`` is a sweep name (``curse-of-dimensionality.quick``) or an experiment name (its
+    latest sweep); ``table`` defaults to the experiment's first table. Each row carries
+    ``run_id``, ``seed`` and the scalar config fields.
+    """
+    res = load_results(name, Store(store))
+    exp: Experiment = get_experiment(res.experiment)
+    table = table or (exp.tables[0] if exp.tables else next(iter(res.tables)))
+    return res.table(table).copy()
+
+
+def report(names: Sequence[str] | None = None, path: str | Path = "theorylab-report.html",
+           *, store: str | Path | None = None) -> Path:
+    """Write one HTML report over the given sweeps/experiments (default: every stored sweep)."""
+    from theorylab.report import build_entry, write_report
+
+    st = Store(store)
+    names = list(names) if names else st.sweep_names()
+    entries = []
+    for n in names:
+        exp, sweep = resolve_sweep(st, n)
+        entries.append(build_entry(exp, st, sweep))
+    return write_report(entries, path)

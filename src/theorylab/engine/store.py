@@ -1,0 +1,385 @@
+"""The results store: one immutable directory per run, sweep specs, verdicts, a SQLite index.
+
+Layout under the root (default ``./theorylab-runs``, or ``$THEORYLAB_HOME``)::
+
+    runs/<experiment>/<run_id>/manifest.json   config, seed, status, timings, error, versions
+    runs/<experiment>/<run_id>/<table>.parquet  one file per table (run_id, seed, config columns)
+    sweeps/<sweep>.json                         the spec and the planned run ids, in order
+    verdicts/<sweep>.json                       the last verdict of that sweep
+    index.sqlite                                runs and sweeps, written by the driver only
+
+A run directory is written under a temporary name and renamed into place (``os.replace``), so
+a reader sees either a complete run or none, even after ``kill -9``. The manifest is the
+source of truth; the SQLite index is a convenience that :meth:`Store.rebuild_index` recreates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from theorylab import __version__
+from theorylab.engine.config import canonical_json
+from theorylab.engine.executors import RunOutcome
+from theorylab.engine.experiment import Experiment, Results, Verdict
+from theorylab.engine.results import annotate, assemble
+from theorylab.engine.sweep import Plan, RunSpec
+from theorylab.errors import TheorylabError
+
+__all__ = ["Store", "StoreError", "default_root", "versions"]
+
+MANIFEST = "manifest.json"
+
+
+class StoreError(TheorylabError):
+    """A store that cannot be read or written as asked: the message names the file."""
+
+
+def default_root() -> Path:
+    """``$THEORYLAB_HOME`` if set, else ``./theorylab-runs``."""
+    return Path(os.environ.get("THEORYLAB_HOME") or "theorylab-runs")
+
+
+@lru_cache(maxsize=1)
+def _git_sha() -> str | None:
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5, check=False
+        )
+        return out.stdout.strip() or None if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+@lru_cache(maxsize=1)
+def versions() -> dict[str, Any]:
+    """Versions that identify the software a run used (python, numpy, torch, platform, git)."""
+    import numpy
+    import torch
+
+    return {
+        "theorylab": __version__,
+        "python": sys.version.split()[0],
+        "numpy": numpy.__version__,
+        "torch": torch.__version__,
+        "pandas": pd.__version__,
+        "platform": platform.platform(),
+        "git_sha": _git_sha(),
+    }
+
+
+def _write_json_atomic(path: Path, obj: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=2, sort_keys=True, default=str)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise StoreError(f"{path}: missing") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise StoreError(f"{path}: corrupted JSON ({e})") from None
+    except OSError as e:
+        raise StoreError(f"{path}: unreadable ({e.strerror})") from None
+
+
+class Store:
+    """A directory of runs. Only the driver process writes it."""
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = Path(root) if root is not None else default_root()
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError(f"{self.root}: exists and is not a directory")
+
+    # -- paths ----------------------------------------------------------------------------------
+    def run_dir(self, experiment: str, run_id: str) -> Path:
+        return self.root / "runs" / experiment / run_id
+
+    def sweep_path(self, name: str) -> Path:
+        if not name or "/" in name or name.startswith("."):
+            raise StoreError(f"invalid sweep name {name!r}")
+        return self.root / "sweeps" / f"{name}.json"
+
+    def verdict_path(self, name: str) -> Path:
+        return self.root / "verdicts" / f"{name}.json"
+
+    # -- runs -------------------------------------------------------------------------------------
+    def manifest(self, experiment: str, run_id: str) -> dict[str, Any] | None:
+        """The run's manifest, None if the run was never stored; StoreError if corrupted."""
+        path = self.run_dir(experiment, run_id) / MANIFEST
+        if not path.exists():
+            return None
+        return _read_json(path)
+
+    def is_done(self, experiment: str, run_id: str) -> bool:
+        m = self.manifest(experiment, run_id)
+        if m is None or m.get("status") != "done":
+            return False
+        d = self.run_dir(experiment, run_id)
+        return all((d / f"{t}.parquet").exists() for t in m.get("tables", {}))
+
+    def write_run(self, spec: RunSpec, outcome: RunOutcome) -> dict[str, Any]:
+        """Write a run's tables and manifest atomically (temp dir + rename); return the manifest."""
+        status, error, tables = outcome.status, outcome.error, {}
+        if status == "done":
+            try:
+                tables = annotate(spec.experiment, spec, outcome.tables)
+            except ValueError as e:  # a schema error is the run's failure, not the driver's
+                status, error = "failed", f"ValueError: {e}"
+        final = self.run_dir(spec.experiment, spec.run_id)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.parent / f".tmp-{spec.run_id}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+        try:
+            table_meta = {}
+            for name, df in tables.items():
+                df.to_parquet(tmp / f"{name}.parquet", index=False)
+                table_meta[name] = {"rows": len(df), "columns": list(map(str, df.columns))}
+            manifest = {
+                "run_id": spec.run_id,
+                "experiment": spec.experiment,
+                "seed": spec.seed,
+                "replicate": spec.replicate,
+                "config": spec.config.model_dump(mode="json"),
+                "point": dict(spec.point),
+                "status": status,
+                "error": error,
+                "started": outcome.started,
+                "finished": outcome.finished,
+                "duration_s": outcome.duration_s,
+                "host": outcome.host,
+                "pid": outcome.pid,
+                "tables": table_meta,
+                "versions": versions(),
+            }
+            with open(tmp / MANIFEST, "w") as f:
+                json.dump(manifest, f, indent=2, sort_keys=True, default=str)
+                f.flush()
+                os.fsync(f.fileno())
+            if final.exists():  # a failed run being replaced: move it aside, then swap in
+                trash = final.parent / f".trash-{spec.run_id}-{uuid.uuid4().hex[:8]}"
+                os.replace(final, trash)
+                os.replace(tmp, final)
+                shutil.rmtree(trash, ignore_errors=True)
+            else:
+                os.replace(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        self._index_run(manifest)
+        return manifest
+
+    def read_tables(self, experiment: str, run_id: str) -> dict[str, pd.DataFrame]:
+        m = self.manifest(experiment, run_id)
+        if m is None:
+            raise StoreError(f"{self.run_dir(experiment, run_id)}: run not stored")
+        out = {}
+        for name in m.get("tables", {}):
+            path = self.run_dir(experiment, run_id) / f"{name}.parquet"
+            try:
+                out[name] = pd.read_parquet(path)
+            except FileNotFoundError:
+                raise StoreError(f"{path}: missing (the run's manifest lists it)") from None
+            except Exception as e:  # pyarrow raises several types for damaged files
+                raise StoreError(f"{path}: corrupted Parquet ({type(e).__name__}: {e})") from None
+        return out
+
+    def clean_temp(self) -> int:
+        """Remove temporary run directories left by killed drivers; return how many."""
+        n = 0
+        runs = self.root / "runs"
+        if not runs.exists():
+            return 0
+        for exp_dir in runs.iterdir():
+            if not exp_dir.is_dir():
+                continue
+            for d in exp_dir.iterdir():
+                if d.name.startswith((".tmp-", ".trash-")):
+                    parts = d.name.split("-")
+                    pid = int(parts[2]) if d.name.startswith(".tmp-") and parts[2].isdigit() else None
+                    if pid is not None and pid != os.getpid() and _pid_alive(pid):
+                        continue  # another live driver is writing it
+                    shutil.rmtree(d, ignore_errors=True)
+                    n += 1
+        return n
+
+    # -- sweeps ---------------------------------------------------------------------------------
+    def save_sweep(self, name: str, plan: Plan, *, force: bool = False) -> None:
+        """Record the sweep ``name``; refuse if it exists with a different spec unless ``force``."""
+        path = self.sweep_path(name)
+        if path.exists():
+            old = _read_json(path)
+            if old.get("fingerprint") != plan.fingerprint() and not force:
+                raise StoreError(
+                    f"sweep {name!r} in {self.root} was planned with a different spec "
+                    f"(was {canonical_json(_spec_summary(old.get('spec', {})))}, now "
+                    f"{canonical_json(_spec_summary(plan.spec))}); rerun with --force to replace it "
+                    "or --name to start another sweep"
+                )
+        record = {
+            "name": name,
+            "experiment": plan.experiment,
+            "spec": plan.spec,
+            "fingerprint": plan.fingerprint(),
+            "run_ids": [r.run_id for r in plan.runs],
+            "created": time.time(),
+            "version": __version__,
+        }
+        _write_json_atomic(path, record)
+        with self._db() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO sweeps(name, experiment, spec_json, fingerprint, n_runs, created)"
+                " VALUES (?,?,?,?,?,?)",
+                (name, plan.experiment, canonical_json(plan.spec), plan.fingerprint(), len(plan.runs), record["created"]),
+            )
+
+    def sweep(self, name: str) -> dict[str, Any]:
+        path = self.sweep_path(name)
+        if not path.exists():
+            known = ", ".join(self.sweep_names()) or "none"
+            raise StoreError(f"no sweep {name!r} in {self.root} (sweeps: {known})")
+        return _read_json(path)
+
+    def sweep_names(self) -> list[str]:
+        d = self.root / "sweeps"
+        return sorted(p.stem for p in d.glob("*.json")) if d.exists() else []
+
+    def latest_sweep(self, experiment: str) -> str | None:
+        """The most recently planned sweep of ``experiment``, or None."""
+        best, t = None, -1.0
+        for n in self.sweep_names():
+            rec = self.sweep(n)
+            if rec.get("experiment") == experiment and rec.get("created", 0) > t:
+                best, t = n, rec.get("created", 0)
+        return best
+
+    def sweep_runs(self, name: str) -> list[RunSpec]:
+        """The planned runs of sweep ``name``, rebuilt from their manifests where stored."""
+        from theorylab.engine.experiment import get_experiment
+        from theorylab.engine.sweep import plan_sweep
+
+        rec = self.sweep(name)
+        spec = rec["spec"]
+        exp = get_experiment(rec["experiment"])
+        plan = plan_sweep(
+            exp, preset=spec["preset"], overrides=spec["overrides"], sweep=spec["sweep"],
+            seeds=spec["seeds"], base_seed=spec["base_seed"],
+        )
+        return list(plan.runs)
+
+    def load_results(self, experiment: Experiment, name: str, runs: Iterable[RunSpec] | None = None) -> Results:
+        """Results of the done runs of sweep ``name`` (failed and missing runs are left out)."""
+        rec = self.sweep(name)
+        specs = list(runs) if runs is not None else self.sweep_runs(name)
+        loaded = []
+        for spec in specs:
+            if self.is_done(spec.experiment, spec.run_id):
+                loaded.append((spec, "done", self.read_tables(spec.experiment, spec.run_id)))
+        return assemble(experiment, loaded, tuple(rec["spec"].get("sweep", {})))
+
+    # -- verdicts ---------------------------------------------------------------------------------
+    def save_verdict(self, name: str, verdict: Verdict, extra: Mapping[str, Any] | None = None) -> None:
+        record = {**verdict.to_json_dict(), "sweep": name, "saved": time.time(), **(extra or {})}
+        _write_json_atomic(self.verdict_path(name), record)
+        with self._db() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO verdicts(sweep, experiment, status, verdict_json, saved) VALUES (?,?,?,?,?)",
+                (name, verdict.experiment, verdict.status, json.dumps(record, default=str), record["saved"]),
+            )
+
+    def verdict(self, name: str) -> dict[str, Any] | None:
+        path = self.verdict_path(name)
+        return _read_json(path) if path.exists() else None
+
+    # -- index ------------------------------------------------------------------------------------
+    def _db(self) -> sqlite3.Connection:
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / "index.sqlite"
+        try:
+            db = sqlite3.connect(path, timeout=30)
+            db.executescript(
+                """
+                CREATE TABLE IF NOT EXISTS runs(
+                    run_id TEXT PRIMARY KEY, experiment TEXT, seed INTEGER, replicate INTEGER,
+                    status TEXT, config_json TEXT, started REAL, finished REAL, duration_s REAL,
+                    error TEXT, path TEXT);
+                CREATE TABLE IF NOT EXISTS sweeps(
+                    name TEXT PRIMARY KEY, experiment TEXT, spec_json TEXT, fingerprint TEXT,
+                    n_runs INTEGER, created REAL);
+                CREATE TABLE IF NOT EXISTS verdicts(
+                    sweep TEXT PRIMARY KEY, experiment TEXT, status TEXT, verdict_json TEXT, saved REAL);
+                """
+            )
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{path}: corrupted index ({e}); delete it and run `theorylab status` to rebuild") from None
+        return db
+
+    def _index_run(self, m: Mapping[str, Any]) -> None:
+        with self._db() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    m["run_id"], m["experiment"], m["seed"], m["replicate"], m["status"],
+                    canonical_json(m["config"]), m["started"], m["finished"], m["duration_s"],
+                    m["error"], str(self.run_dir(m["experiment"], m["run_id"])),
+                ),
+            )
+
+    def rebuild_index(self) -> int:
+        """Recreate the SQLite index from the manifests and sweep files; return runs indexed."""
+        path = self.root / "index.sqlite"
+        if path.exists():
+            path.unlink()
+        n = 0
+        for mpath in sorted((self.root / "runs").glob(f"*/*/{MANIFEST}")):
+            if mpath.parent.name.startswith("."):
+                continue
+            self._index_run(_read_json(mpath))
+            n += 1
+        return n
+
+    def index_ok(self) -> bool:
+        path = self.root / "index.sqlite"
+        if not path.exists():
+            return False
+        try:
+            with self._db() as db:
+                db.execute("SELECT count(*) FROM runs").fetchone()
+            return True
+        except (StoreError, sqlite3.DatabaseError):
+            return False
+
+
+def _spec_summary(spec: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: spec.get(k) for k in ("preset", "overrides", "sweep", "seeds", "base_seed")}
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
