@@ -9,6 +9,7 @@ themselves with :func:`register`; the engine never imports a particular experime
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -327,15 +328,25 @@ def register(cls: type[Experiment]) -> type[Experiment]:
 
 
 def _discover() -> None:
-    """Import every module of :mod:`theorylab.experiments` so that each registers itself."""
+    """Import every module of :mod:`theorylab.experiments`, then the modules named in
+    ``$THEORYLAB_PLUGINS`` (comma-separated), so that each registers its experiments.
+
+    Plugins are how your own experiments reach ``process`` and ``ray`` workers, which
+    discover experiments afresh in each worker.
+    """
     global _DISCOVERED
     if _DISCOVERED:
         return
+    _DISCOVERED = True
     pkg = importlib.import_module("theorylab.experiments")
     for mod in pkgutil.iter_modules(pkg.__path__):
         if not mod.name.startswith("_"):
             importlib.import_module(f"{pkg.__name__}.{mod.name}")
-    _DISCOVERED = True
+    for mod_name in filter(None, (m.strip() for m in os.environ.get("THEORYLAB_PLUGINS", "").split(","))):
+        try:
+            importlib.import_module(mod_name)
+        except ImportError as e:
+            raise TheorylabError(f"THEORYLAB_PLUGINS names {mod_name!r}, which cannot be imported ({e})") from None
 
 
 def list_experiments() -> list[Experiment]:

@@ -152,7 +152,9 @@ class _Act(_Op):
         D = S[:, 1:].reshape(B, R - 1, c.shape[1])
         mask = ctx.mask_fn(ctx.layer, c, D)
         ctx.layer += 1
-        slope = torch.where(mask, 1.0, self.negative_slope).to(S.dtype)
+        # built in S's dtype: a float32 0.01 would put a 1e-10 error into every leaky slope
+        one = torch.ones((), dtype=S.dtype)
+        slope = torch.where(mask, one, torch.full((), self.negative_slope, dtype=S.dtype))
         return S * slope.reshape(B, 1, *feat)
 
 

@@ -1,0 +1,245 @@
+"""Intrinsic dimension of a point cloud, scikit-learn style, on top of scikit-dimension.
+
+Claim B of theorylab (Pope et al. 2021, ICLR, arXiv 2104.08894; Ansuini et al. 2019, NeurIPS,
+arXiv 1905.12784): natural data and network representations have an intrinsic dimension far
+below the ambient one. :class:`IntrinsicDimension` gives every estimator of
+scikit-dimension (``skdim.id``: TwoNN, lPCA, DANCo, ESS, CorrInt, TLE, MiND_ML, FisherS, MADA,
+MOM, KNN, GRIDE, PH) one interface with bootstrap intervals and pointwise estimates.
+
+Our own code only where skdim lacks something:
+
+* ``method="mle"``: Levina–Bickel MLE with a **k sweep** from ONE nearest-neighbour query,
+  vectorised (skdim's ``MLE`` loops over points in Python and refits per k). Points are
+  combined by the average of inverses (MacKay & Ghahramani 2005), as Pope et al.'s
+  ``--average-inverse`` and skdim's ``comb="mle"`` do; the numbers equal skdim's
+  ``MLE().fit(X, n_neighbors=k, comb="mle")`` (checked in tests and benchmarks/dimension.py).
+* Bootstrap intervals (skdim has none): resample points with replacement, drop repeated
+  points (kNN estimators break on zero distances), refit; the percentile interval of the
+  refits is ``interval_``. Each refit sees ≈ 63% distinct points, so the interval describes
+  the estimator's spread at that size; kNN estimators read slightly lower at smaller n.
+
+Known biases (see references/robustness.md §4): kNN estimators read low above d ≈ 15 at
+n ≈ 2,500; DANCo and lPCA saturate at the ambient dimension; MiND_ML is capped at ``D=10``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.neighbors import NearestNeighbors
+
+from theorylab.errors import TheorylabError
+
+__all__ = ["METHODS", "DimensionError", "IntrinsicDimension", "knn_distances", "mle_levina_bickel"]
+
+# our name -> skdim class name; "mle" is ours (vectorised k sweep)
+_SKDIM = {
+    "twonn": "TwoNN",
+    "lpca": "lPCA",
+    "danco": "DANCo",
+    "ess": "ESS",
+    "corrint": "CorrInt",
+    "tle": "TLE",
+    "mind_ml": "MiND_ML",
+    "fishers": "FisherS",
+    "mada": "MADA",
+    "mom": "MOM",
+    "knn": "KNN",
+    "gride": "GRIDE",
+    "ph": "PH",
+}
+_LOCAL = {"ess", "tle", "mada", "mom"}  # skdim local estimators: dimension_pw_ from fit(n_neighbors=k)
+METHODS: tuple[str, ...] = ("mle", *_SKDIM)
+
+
+class DimensionError(TheorylabError, ValueError):
+    """Data or parameters an intrinsic-dimension estimator cannot use."""
+
+
+def _check_X(X: Any, min_rows: int = 3) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise DimensionError(f"X must be a 2-D array (n_points, n_features), got shape {X.shape}")
+    if X.shape[0] < min_rows or X.shape[1] < 1:
+        raise DimensionError(f"X needs at least {min_rows} points and 1 feature, got shape {X.shape}")
+    if not np.isfinite(X).all():
+        raise DimensionError("X contains NaN or inf")
+    return X
+
+
+def knn_distances(X: np.ndarray, k: int, n_jobs: int | None = None) -> np.ndarray:
+    """(n, k) sorted Euclidean distances from each point to its k nearest *other* points.
+
+    Assumes no repeated points (``IntrinsicDimension.fit`` removes them).
+    """
+    nn = NearestNeighbors(n_neighbors=k + 1, n_jobs=n_jobs).fit(X)
+    dist, idx = nn.kneighbors(X)
+    self_col = idx == np.arange(len(X))[:, None]
+    # drop the query point itself (normally column 0; ties at distance 0 cannot occur here)
+    keep = ~self_col
+    keep[keep.sum(1) > k, -1] = False
+    return dist[keep].reshape(len(X), k)
+
+
+def mle_levina_bickel(dists: np.ndarray, k: int) -> tuple[float, np.ndarray]:
+    """Levina–Bickel MLE of intrinsic dimension from sorted kNN distances.
+
+    Pointwise (Levina & Bickel 2004, NeurIPS): m̂_k(x_i) = (k - 1) / Σ_{j≤k} log(T_k(x_i)/T_j(x_i)),
+    with T_j the distance to the j-th neighbour. Global: 1 / mean_i(1 / m̂_k(x_i))
+    (MacKay & Ghahramani 2005; Pope et al. 2021's ``--average-inverse``).
+
+    Parameters
+    ----------
+    dists : (n, K) sorted neighbour distances, K ≥ k ≥ 2, all > 0.
+    k : number of neighbours.
+
+    Returns
+    -------
+    (global estimate, (n,) pointwise estimates)
+    """
+    if not 2 <= k <= dists.shape[1]:
+        raise DimensionError(f"MLE needs 2 ≤ k ≤ {dists.shape[1]}, got k={k}")
+    T = dists[:, :k]
+    logs = np.log(T[:, -1:] / T).sum(axis=1)  # the j = k term is log 1 = 0
+    with np.errstate(divide="ignore"):
+        pw = (k - 1) / logs
+    inv = np.mean(logs / (k - 1))
+    return float(1.0 / inv), pw
+
+
+class IntrinsicDimension(BaseEstimator):
+    """Intrinsic dimension estimator: ``IntrinsicDimension(method="twonn").fit(X).dimension_``.
+
+    Parameters
+    ----------
+    method : one of :data:`METHODS` (``"mle"``, ``"twonn"``, ``"lpca"``, ``"danco"``, ...).
+    k : neighbours for kNN methods. For ``"mle"`` an int or a sequence (the k sweep of
+        Pope et al., e.g. ``(3, 5, 10, 20)``); for skdim's local estimators (ESS, TLE, MADA,
+        MOM) the neighbourhood size. Ignored by global estimators (pass ``params``).
+    n_bootstrap : bootstrap refits for ``interval_`` (0: no interval).
+    ci : coverage of the percentile bootstrap interval.
+    pointwise : for global skdim estimators, also compute ``dimension_pw_`` with skdim's
+        ``fit_pw`` (each point's ``pw_neighbors`` neighbourhood; slow). Local estimators and
+        MLE always give ``dimension_pw_``.
+    pw_neighbors : neighbourhood size of ``fit_pw``.
+    params : extra keyword arguments for the skdim estimator's constructor
+        (e.g. ``{"discard_fraction": 0.1}`` for TwoNN, ``{"D": 20}`` for MiND_ML).
+    random_state : seeds the bootstrap resampling.
+
+    Attributes
+    ----------
+    dimension_ : float, the estimate (for an MLE k sweep: the median over k).
+    dimension_k_ : dict k -> estimate (MLE only).
+    dimension_pw_ : (n_unique,) pointwise estimates, or None.
+    interval_ : (lo, hi) bootstrap interval, or None.
+    bootstrap_ : (n_bootstrap,) refit estimates.
+    n_duplicates_ : repeated points removed before fitting.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).standard_normal((1000, 3)) @ np.eye(3, 10)
+    >>> round(IntrinsicDimension("mle", k=10).fit(X).dimension_)
+    3
+    """
+
+    def __init__(
+        self,
+        method: str = "twonn",
+        k: int | Sequence[int] = 20,
+        n_bootstrap: int = 0,
+        ci: float = 0.95,
+        pointwise: bool = False,
+        pw_neighbors: int = 100,
+        params: dict[str, Any] | None = None,
+        random_state: int | None = 0,
+    ) -> None:
+        self.method = method
+        self.k = k
+        self.n_bootstrap = n_bootstrap
+        self.ci = ci
+        self.pointwise = pointwise
+        self.pw_neighbors = pw_neighbors
+        self.params = params
+        self.random_state = random_state
+
+    # -- validation ----------------------------------------------------------------------------
+    def _ks(self) -> tuple[int, ...]:
+        ks = (self.k,) if isinstance(self.k, (int, np.integer)) else tuple(self.k)
+        if not ks or any(int(k) < 2 for k in ks):
+            raise DimensionError(f"k must be an int ≥ 2 or a non-empty sequence of them, got {self.k!r}")
+        return tuple(sorted(int(k) for k in ks))
+
+    def _validate_params(self) -> None:
+        if self.method not in METHODS:
+            raise DimensionError(f"unknown method {self.method!r} (allowed: {', '.join(METHODS)})")
+        self._ks()
+        if self.method != "mle" and self.method in _LOCAL and not isinstance(self.k, (int, np.integer)):
+            raise DimensionError(f"method {self.method!r} takes one k, got {self.k!r}")
+        if int(self.n_bootstrap) < 0:
+            raise DimensionError(f"n_bootstrap must be ≥ 0, got {self.n_bootstrap}")
+        if not 0 < self.ci < 1:
+            raise DimensionError(f"ci must lie in (0, 1), got {self.ci}")
+
+    # -- core: a pure function of X (never touches fitted state) ----------------------------------
+    def _estimate(self, X: np.ndarray, *, with_pw: bool) -> tuple[float, dict[int, float], np.ndarray | None]:
+        if self.method == "mle":
+            ks = self._ks()
+            if ks[-1] >= len(X):
+                raise DimensionError(f"MLE with k={ks[-1]} needs more than {ks[-1]} distinct points, got {len(X)}")
+            dists = knn_distances(X, ks[-1])
+            per_k, pw = {}, None
+            for k in ks:
+                per_k[k], pw = mle_levina_bickel(dists, k)
+            return float(np.median(list(per_k.values()))), per_k, pw
+        import skdim
+
+        est = getattr(skdim.id, _SKDIM[self.method])(**(self.params or {}))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # skdim warns about n_neighbors clipping and FisherS internals
+            if self.method in _LOCAL:
+                k = min(self._ks()[0], len(X) - 1)
+                est.fit(X, n_neighbors=k)
+                pw = np.asarray(est.dimension_pw_, dtype=float)
+            else:
+                est.fit(X)
+                pw = None
+                if with_pw and self.pointwise:
+                    est.fit_pw(X, n_neighbors=min(self.pw_neighbors, len(X) - 1))
+                    pw = np.asarray(est.dimension_pw_, dtype=float)
+        return float(est.dimension_), {}, pw
+
+    # -- estimator API -----------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any = None) -> IntrinsicDimension:
+        """Estimate the intrinsic dimension of the rows of ``X`` (n_points, n_features)."""
+        self._validate_params()
+        X = _check_X(X)
+        Xu = np.unique(X, axis=0)
+        if len(Xu) < 3:
+            raise DimensionError(f"X has only {len(Xu)} distinct points")
+        self.n_duplicates_ = len(X) - len(Xu)
+        # keep the original row order of the first occurrences (np.unique sorts)
+        _, first = np.unique(X, axis=0, return_index=True)
+        Xu = X[np.sort(first)]
+        self.n_features_in_ = X.shape[1]
+        self.dimension_, self.dimension_k_, self.dimension_pw_ = self._estimate(Xu, with_pw=True)
+        self.bootstrap_ = np.empty(0)
+        self.interval_ = None
+        if self.n_bootstrap:
+            rng = np.random.default_rng(self.random_state)
+            reps = []
+            for _ in range(int(self.n_bootstrap)):
+                idx = np.unique(rng.integers(0, len(Xu), len(Xu)))
+                reps.append(self._estimate(Xu[idx], with_pw=False)[0])
+            self.bootstrap_ = np.asarray(reps)
+            a = (1 - self.ci) / 2
+            self.interval_ = (float(np.quantile(self.bootstrap_, a)), float(np.quantile(self.bootstrap_, 1 - a)))
+        return self
+
+    def fit_transform(self, X: Any, y: Any = None) -> float:
+        """Fit and return ``dimension_``."""
+        return self.fit(X).dimension_
