@@ -23,7 +23,7 @@ _LAZY = {
     "run": "theorylab.api",
     "load": "theorylab.api",
     "list_experiments": "theorylab.api",
-    "report": "theorylab.api",
+    "write_report": "theorylab.api",
 }
 
 __all__ = ["__version__", *_LAZY]

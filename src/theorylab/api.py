@@ -13,7 +13,7 @@ from theorylab.engine.experiment import list_experiments as _list
 from theorylab.engine.runner import SweepReport, load_results, resolve_sweep, run_sweep
 from theorylab.engine.store import Store
 
-__all__ = ["list_experiments", "load", "report", "run"]
+__all__ = ["list_experiments", "load", "run", "write_report"]
 
 
 def list_experiments() -> list[dict[str, Any]]:
@@ -25,7 +25,7 @@ def run(
     name: str,
     preset: str = "quick",
     *,
-    set: Mapping[str, Any] | None = None,  # noqa: A002 - mirrors the CLI's --set
+    set: Mapping[str, Any] | None = None,
     sweep: Mapping[str, Sequence[Any]] | None = None,
     seeds: int | None = None,
     base_seed: int = 0,
@@ -65,10 +65,11 @@ def load(name: str, table: str | None = None, *, store: str | Path | None = None
     return res.table(table).copy()
 
 
-def report(names: Sequence[str] | None = None, path: str | Path = "theorylab-report.html",
+def write_report(names: Sequence[str] | None = None, path: str | Path = "theorylab-report.html",
            *, store: str | Path | None = None) -> Path:
     """Write one HTML report over the given sweeps/experiments (default: every stored sweep)."""
-    from theorylab.report import build_entry, write_report
+    from theorylab.report import build_entry
+    from theorylab.report import write_report as _write
 
     st = Store(store)
     names = list(names) if names else st.sweep_names()
@@ -76,4 +77,4 @@ def report(names: Sequence[str] | None = None, path: str | Path = "theorylab-rep
     for n in names:
         exp, sweep = resolve_sweep(st, n)
         entries.append(build_entry(exp, st, sweep))
-    return write_report(entries, path)
+    return _write(entries, path)

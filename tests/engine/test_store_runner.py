@@ -55,7 +55,7 @@ def test_fail_fast_stops(store_dir):
 
 def test_changed_spec_is_refused_unless_forced(store_dir):
     run_sweep("toy-noise", preset="smoke", sweep={"x": [1]}, executor="serial")
-    with pytest.raises(StoreError, match="different spec.*--force"):
+    with pytest.raises(StoreError, match=r"different spec.*--force"):
         run_sweep("toy-noise", preset="smoke", sweep={"x": [1, 2]}, executor="serial")
     rep = run_sweep("toy-noise", preset="smoke", sweep={"x": [1, 2]}, executor="serial", force=True)
     assert rep.skipped == 2 and rep.done == 2

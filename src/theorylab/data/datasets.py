@@ -99,7 +99,7 @@ def noisy_labels(y: np.ndarray, fraction: float, n_classes: int, seed: int) -> n
     """Replace a ``fraction`` of labels by uniformly random *other* classes."""
     rng = np.random.default_rng(seed)
     y = np.array(y, copy=True)
-    k = int(round(fraction * len(y)))
+    k = round(fraction * len(y))
     idx = rng.choice(len(y), size=k, replace=False)
     y[idx] = (y[idx] + rng.integers(1, n_classes, size=k)) % n_classes
     return y
@@ -108,7 +108,7 @@ def noisy_labels(y: np.ndarray, fraction: float, n_classes: int, seed: int) -> n
 def _split(X: np.ndarray, y: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, ...]:
     rng = np.random.default_rng(seed)
     perm = rng.permutation(len(X))
-    n_test = int(round(test_fraction * len(X)))
+    n_test = round(test_fraction * len(X))
     te, tr = perm[:n_test], perm[n_test:]
     return X[tr], y[tr], X[te], y[te]
 

@@ -13,6 +13,7 @@ import time
 import traceback
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol
 
 import pandas as pd
@@ -58,13 +59,19 @@ def _validate_tables(name: str, tables: Any) -> dict[str, pd.DataFrame]:
     return tables
 
 
+@lru_cache(maxsize=1)
+def _threadpools() -> Any:
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()  # finding the BLAS libraries is slow: do it once per process
+
+
 def execute_run(spec: RunSpec) -> RunOutcome:
     """Run one planned run in this process with one thread; never raises.
 
     The experiment is looked up in the registry by name (workers import theorylab afresh).
     """
     import torch
-    from threadpoolctl import threadpool_limits
 
     from theorylab.engine.experiment import get_experiment
 
@@ -73,7 +80,7 @@ def execute_run(spec: RunSpec) -> RunOutcome:
     try:
         exp = get_experiment(spec.experiment)
         # One thread: results must not depend on the executor's parallelism (reduction order).
-        with threadpool_limits(limits=1):
+        with _threadpools().limit(limits=1):
             torch.set_num_threads(1)
             tables = _validate_tables(spec.experiment, exp.run(spec.config, spec.seed))
         return RunOutcome(spec.run_id, "done", tables, None, started, time.time(), platform.node(), os.getpid())

@@ -173,10 +173,9 @@ class Store:
                 "tables": table_meta,
                 "versions": versions(),
             }
+            # No fsync: os.replace is atomic against a killed process, which is what resume needs.
             with open(tmp / MANIFEST, "w") as f:
                 json.dump(manifest, f, indent=2, sort_keys=True, default=str)
-                f.flush()
-                os.fsync(f.fileno())
             if final.exists():  # a failed run being replaced: move it aside, then swap in
                 trash = final.parent / f".trash-{spec.run_id}-{uuid.uuid4().hex[:8]}"
                 os.replace(final, trash)
@@ -320,6 +319,8 @@ class Store:
             db = sqlite3.connect(path, timeout=30)
             db.executescript(
                 """
+                PRAGMA journal_mode=WAL;
+                PRAGMA synchronous=NORMAL;
                 CREATE TABLE IF NOT EXISTS runs(
                     run_id TEXT PRIMARY KEY, experiment TEXT, seed INTEGER, replicate INTEGER,
                     status TEXT, config_json TEXT, started REAL, finished REAL, duration_s REAL,

@@ -65,7 +65,7 @@ def _fmt_table(df: pd.DataFrame, max_rows: int = 60) -> str:
         if c in values:
             def cell(row: pd.Series, c: str = c) -> str:
                 m, lo, hi = row[c], row[f"{c}_lo"], row[f"{c}_hi"]
-                if not np.isfinite(lo):
+                if not np.isfinite(lo) or hi == lo:  # one run, or a constant across seeds
                     return f"{m:.4g}"
                 return f"{m:.4g} ± {(hi - lo) / 2:.2g}"
             out[f"{c} (mean ± 95% CI)"] = df.apply(cell, axis=1)

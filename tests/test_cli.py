@@ -1,0 +1,72 @@
+"""The command line: list/show/run/status/report, and one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from theorylab.cli import main
+
+
+def _cli(capsys, *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as ei:
+        main(list(args))
+        raise SystemExit(0)
+    cap = capsys.readouterr()
+    return int(ei.value.code or 0), cap.out, cap.err
+
+
+def test_list_and_show(capsys):
+    code, out, _ = _cli(capsys, "list", "--json")
+    rows = json.loads(out)
+    names = {r["name"] for r in rows}
+    assert code == 0 and "curse-of-dimensionality" in names
+    assert all(r["claim"] and r["source"] and r["check"] for r in rows)
+    code, out, _ = _cli(capsys, "show", "curse-of-dimensionality", "--json")
+    d = json.loads(out)
+    assert d["config"]["n_samples"]["default"] == 200000 and "count" in d["config"]["n_samples"]["description"]
+    assert set(d["presets"]) >= {"smoke", "quick", "full"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "nope"], "unknown experiment 'nope' (allowed:"),
+        (["show", "nope"], "unknown experiment 'nope'"),
+        (["run", "toy-noise", "--set", "zz=1"], "unknown config key 'zz' (allowed: fail_on, label, n, sleep_s, x)"),
+        (["run", "toy-noise", "--set", "n=abc"], "n: Input should be a valid integer"),
+        (["run", "toy-noise", "--sweep", "x="], "--sweep x= has an empty value"),
+        (["run", "toy-noise", "--sweep", "x=1,,2"], "empty value"),
+        (["run", "toy-noise", "--preset", "huge"], "unknown preset 'huge'"),
+        (["run", "toy-noise", "--executor", "slurm"], "unknown executor 'slurm' (allowed: serial, process, ray)"),
+        (["report", "toy-noise"], "no stored sweep of 'toy-noise'"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(capsys, store_dir, args, message):
+    code, _, err = _cli(capsys, *args, *(["--store", str(store_dir)] if args[0] in ("run", "report") else []))
+    assert code == 2
+    assert message in " ".join(err.split())
+    assert "Traceback" not in err
+    assert not (store_dir / "runs").exists()  # nothing half-written
+
+
+def test_run_status_report(capsys, store_dir, tmp_path):
+    s = str(store_dir)
+    code, out, _ = _cli(capsys, "run", "toy-noise", "--preset", "smoke", "--sweep", "x=1,2", "--executor", "serial", "--store", s)
+    assert code == 0 and "4 runs planned, 0 already stored, 4 ran, 0 failed" in " ".join(out.split())
+    assert "report:" in out
+    code, out, _ = _cli(capsys, "run", "toy-noise", "--preset", "smoke", "--sweep", "x=1,2,3", "--executor", "serial", "--store", s)
+    assert code == 2  # the spec changed under the same name
+    code, out, _ = _cli(capsys, "run", "toy-noise", "--preset", "smoke", "--set", "fail_on=2", "--sweep", "x=1,2",
+                        "--executor", "serial", "--store", s, "--name", "withfail")
+    assert code == 1 and "failed" in out
+    code, out, _ = _cli(capsys, "status", "--store", s, "--json")
+    rows = {r["sweep"]: r for r in json.loads(out)}
+    assert rows["toy-noise.smoke"]["done"] == 4 and rows["toy-noise.smoke"]["failed"] == 0
+    assert rows["withfail"]["failed"] == 2 and "toy failure at x=2" in rows["withfail"]["errors"][0]
+    out_html = tmp_path / "r.html"
+    code, out, _ = _cli(capsys, "report", "--all", "-o", str(out_html), "--store", s)
+    assert code == 0 and out_html.exists()
+    text = out_html.read_text()
+    assert "toy-noise" in text and "withfail" in text
