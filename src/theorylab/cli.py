@@ -282,6 +282,9 @@ def main(argv: list[str] | None = None) -> None:
     except TheorylabError as e:
         err.print(f"[bold red]error:[/] {e}", soft_wrap=True)
         sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("interrupted: stored runs are kept; rerun the same command to resume")
+        sys.exit(130)
 
 
 __all__ = ["app", "default_sweep_name", "main"]
