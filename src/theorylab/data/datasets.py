@@ -163,9 +163,8 @@ def load_array(path: str | Path, *, column: str | None = None) -> np.ndarray:
             import pandas as pd
 
             df = pd.read_csv(p) if suffix == ".csv" else pd.read_parquet(p)
-            if df.columns.map(lambda c: str(c).replace(".", "").replace("-", "").lstrip("-").isdigit()).all() and suffix == ".csv":
-                # no header: the first row was data
-                df = pd.read_csv(p, header=None)
+            if suffix == ".csv" and all(_is_number(c) for c in df.columns):
+                df = pd.read_csv(p, header=None)  # no header row: the first row was data
             if column is not None:
                 if column not in df.columns:
                     raise DataError(f"{p}: no column {column!r} (columns: {', '.join(map(str, df.columns))})")
@@ -183,6 +182,14 @@ def load_array(path: str | Path, *, column: str | None = None) -> np.ndarray:
     except Exception as e:  # a corrupted file: name it, do not leak a parser traceback
         raise DataError(f"{p}: cannot read ({type(e).__name__}: {e})") from None
     return arr if column is not None else check_finite(arr, str(p))
+
+
+def _is_number(text: object) -> bool:
+    try:
+        float(str(text))
+    except ValueError:
+        return False
+    return True
 
 
 def _read_idx(path: Path) -> np.ndarray:
