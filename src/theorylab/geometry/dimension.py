@@ -13,6 +13,8 @@ Our own code only where skdim lacks something:
   combined by the average of inverses (MacKay & Ghahramani 2005), as Pope et al.'s
   ``--average-inverse`` and skdim's ``comb="mle"`` do; the numbers equal skdim's
   ``MLE().fit(X, n_neighbors=k, comb="mle")`` (checked in tests and benchmarks/dimension.py).
+* ``method="twonn"``: skdim's TwoNN fit, fed the two nearest-neighbour distances from one
+  kNN query (skdim itself sorts whole distance rows for D > 25, O(n² log n)).
 * Bootstrap intervals (skdim has none): resample points with replacement, drop repeated
   points (kNN estimators break on zero distances), refit; the percentile interval of the
   refits is ``interval_``. Each refit sees ≈ 63% distinct points, so the interval describes
@@ -34,7 +36,14 @@ from sklearn.neighbors import NearestNeighbors
 
 from theorylab.errors import TheorylabError
 
-__all__ = ["METHODS", "DimensionError", "IntrinsicDimension", "knn_distances", "mle_levina_bickel"]
+__all__ = [
+    "METHODS",
+    "DimensionError",
+    "IntrinsicDimension",
+    "concentration_dimension",
+    "knn_distances",
+    "mle_levina_bickel",
+]
 
 # our name -> skdim class name; "mle" is ours (vectorised k sweep)
 _SKDIM = {
@@ -205,6 +214,16 @@ class IntrinsicDimension(BaseEstimator):
                 k = min(self._ks()[0], len(X) - 1)
                 est.fit(X, n_neighbors=k)
                 pw = np.asarray(est.dimension_pw_, dtype=float)
+            elif self.method == "twonn" and not est.dist:
+                # skdim's TwoNN sorts full distance rows when D > 25 (O(n² log n)); we hand it
+                # the two nearest-neighbour distances from one kNN query instead (its dist=True
+                # input), so the estimate is skdim's own fit on identical (r1, r2)
+                est.set_params(dist=True).fit(knn_distances(X, 2))
+                pw = None
+                if with_pw and self.pointwise:
+                    pw_est = skdim.id.TwoNN(**(self.params or {}))
+                    pw_est.fit_pw(X, n_neighbors=min(self.pw_neighbors, len(X) - 1))
+                    pw = np.asarray(pw_est.dimension_pw_, dtype=float)
             else:
                 est.fit(X)
                 pw = None
@@ -218,13 +237,16 @@ class IntrinsicDimension(BaseEstimator):
         """Estimate the intrinsic dimension of the rows of ``X`` (n_points, n_features)."""
         self._validate_params()
         X = _check_X(X)
-        Xu = np.unique(X, axis=0)
-        if len(Xu) < 3:
-            raise DimensionError(f"X has only {len(Xu)} distinct points")
-        self.n_duplicates_ = len(X) - len(Xu)
-        # keep the original row order of the first occurrences (np.unique sorts)
-        _, first = np.unique(X, axis=0, return_index=True)
-        Xu = X[np.sort(first)]
+        if self.method != "mle" and X.shape[1] < 2:
+            raise DimensionError(f"method {self.method!r} (scikit-dimension) needs at least 2 features, got 1")
+        # repeated points give zero neighbour distances (log 0 in kNN estimators): drop them,
+        # keeping first occurrences in the original order; rows compared as raw bytes (fast)
+        rows = np.ascontiguousarray(X).view(np.dtype((np.void, X.dtype.itemsize * X.shape[1]))).ravel()
+        _, first = np.unique(rows, return_index=True)
+        if len(first) < 3:
+            raise DimensionError(f"X has only {len(first)} distinct points")
+        self.n_duplicates_ = len(X) - len(first)
+        Xu = X if len(first) == len(X) else X[np.sort(first)]
         self.n_features_in_ = X.shape[1]
         self.dimension_, self.dimension_k_, self.dimension_pw_ = self._estimate(Xu, with_pw=True)
         self.bootstrap_ = np.empty(0)
@@ -243,3 +265,35 @@ class IntrinsicDimension(BaseEstimator):
     def fit_transform(self, X: Any, y: Any = None) -> float:
         """Fit and return ``dimension_``."""
         return self.fit(X).dimension_
+
+
+def concentration_dimension(X: Any, *, n_anchors: int = 32, seed: int = 0) -> float:
+    """The dimension d at which the data concentrate like a c = 1 isoperimetric law.
+
+    Bubeck & Sellke's Definition 1.1 with c = 1 bounds the variance of any 1-Lipschitz f by
+    about 1/d once the data are scaled to E‖x - E x‖² = 1 (for N(0, I_d / d) a unit
+    projection has variance exactly 1/d). We therefore report
+    d_iso = 1 / max_f Var f over 1-Lipschitz test functions: every linear functional (the
+    maximum, λ_max of the covariance, is attained by the top principal direction) and the
+    distances ‖x - a‖ to ``n_anchors`` random data points a. Larger test families can only
+    lower d_iso: this is an upper estimate of the concentration dimension.
+
+    Parameters
+    ----------
+    X : (n, D) data. seed : picks the anchors.
+
+    Returns
+    -------
+    d_iso (dimensionless). N(0, I_D) gives ≈ D; k-dim data embedded linearly in R^D gives ≈ k.
+    """
+    X = _check_X(X)
+    Z = X - X.mean(axis=0)
+    scale = np.sqrt(np.mean(np.einsum("ij,ij->i", Z, Z)))
+    if scale == 0:
+        raise DimensionError("X has zero spread")
+    Z = Z / scale  # E‖x‖² = 1: the radius-1 normalisation of the law of robustness
+    lam_max = float(np.linalg.eigvalsh(np.cov(Z, rowvar=False, bias=True).reshape(Z.shape[1], Z.shape[1]))[-1])
+    rng = np.random.default_rng(seed)
+    anchors = Z[rng.choice(len(Z), size=min(n_anchors, len(Z)), replace=False)]
+    dist_var = max(float(np.var(np.linalg.norm(Z - a, axis=1))) for a in anchors)
+    return 1.0 / max(lam_max, dist_var)
