@@ -47,7 +47,8 @@ def register(app: typer.Typer) -> None:
                    f"σ²={b.sigma2:g} ε={b.eps:g} δ={delta:g} c={c:g} W={W:g} J={J:g}")
         typer.echo(f"  Lip lower bound          {b.lip_lower:.4g}")
         typer.echo(f"  informal sqrt(n·d/p)     {b.informal:.4g}")
-        typer.echo(f"  p for Lip ≤ 1 (Thm 3)    {b.p_for_lip1:.4g}   (informal n·d = {n * d:.4g})")
+        need = f"{b.p_for_lip1:.4g}" if b.p_for_lip1 > 0 else "any p (the bound is < 1 for every p ≥ 1)"
+        typer.echo(f"  p for Lip ≤ 1 (Thm 3)    {need}   (informal n·d = {n * d:.4g})")
         if lip is not None:
             typer.echo(f"  p for Lip ≤ {lip:g} (Thm 3)  {out['p_for_lip_target']:.4g}")
         if not b.condition_ok:

@@ -14,7 +14,12 @@ region, fixed by its *activation pattern* (the sign of every pre-activation), on
   neuron's line (the per-layer half-plane splitting of SplineCam, Humayun et al. CVPR 2023,
   done here with convex polygon clipping instead of a graph search);
 * :func:`local_complexity` — the number of neurons per layer whose sign is not constant over a
-  cross-polytope of radius r around each point (Humayun, Balestriero & Baraniuk 2024).
+  cross-polytope of radius r around each point (Humayun, Balestriero & Baraniuk 2024);
+* :func:`patterns_on_grid` — patterns at many points (the dense-sampling oracle);
+* :func:`plot_partition` — a partition drawn, regions coloured, exact decision boundary overlaid.
+
+Compile once with :func:`affine_program` and pass the :class:`AffineProgram` instead of the
+model when probing the same network many times.
 
 Supported layers: ``nn.Sequential``, :class:`Residual` (skip connections), ``Linear``,
 ``Conv1d``/``Conv2d``, eval-mode ``BatchNorm1d``/``BatchNorm2d``, ``AvgPool1d``/``AvgPool2d``,
@@ -40,6 +45,7 @@ from torch import nn
 from theorylab.errors import TheorylabError
 
 __all__ = [
+    "AffineProgram",
     "Partition2D",
     "Residual",
     "SegmentRegions",
@@ -50,6 +56,7 @@ __all__ = [
     "local_affine_map",
     "local_complexity",
     "partition_2d",
+    "patterns_on_grid",
     "plot_partition",
     "regions_on_segment",
     "regions_on_segments",
@@ -606,6 +613,7 @@ class Partition2D:
     v: np.ndarray
     bounds: tuple[float, float, float, float]
     counts_per_layer: tuple[int, ...] = field(default=())
+    _tree: object = field(default=None, repr=False, compare=False)
 
     @property
     def count(self) -> int:
@@ -618,14 +626,28 @@ class Partition2D:
 
     def locate(self, st: np.ndarray, tol: float = 1e-9) -> np.ndarray:
         """Index of a polygon holding each point (n, 2) in slice coordinates, −1 if none."""
-        st = np.asarray(st, float)
+        import shapely
+
+        st = np.asarray(st, float).reshape(-1, 2)
         idx = np.full(len(st), -1)
-        for i, V in enumerate(self.polygons):
-            E = np.roll(V, -1, axis=0) - V
-            # inside a CCW convex polygon: left of (or on) every edge
-            cross = E[None, :, 0] * (st[:, None, 1] - V[None, :, 1]) - E[None, :, 1] * (st[:, None, 0] - V[None, :, 0])
-            inside = (cross >= -tol * np.linalg.norm(E, axis=1)[None, :]).all(axis=1) & (idx < 0)
-            idx[inside] = i
+        if self._tree is None:
+            self._tree = shapely.STRtree([shapely.Polygon(V) for V in self.polygons])
+        # candidates from bounding boxes (shapely), membership by our own half-plane test:
+        # inside a CCW convex polygon means left of (or within tol of) every edge
+        pt, poly = self._tree.query(shapely.points(st), predicate=None)
+        best = np.full(len(st), len(self.polygons))  # lowest index of a polygon holding the point
+        M = max(len(V) for V in self.polygons)
+        # pad every polygon to M vertices by repeating its last one (zero-length edges pass)
+        Vp = np.stack([np.concatenate([V, np.repeat(V[-1:], M - len(V), axis=0)]) for V in self.polygons])
+        for lo in range(0, len(pt), 200_000):  # chunks bound the memory (pairs × M × 2 floats)
+            p, i = pt[lo : lo + 200_000], poly[lo : lo + 200_000]
+            V = Vp[i]
+            E = np.roll(V, -1, axis=1) - V
+            d = st[p][:, None, :] - V
+            cross = E[..., 0] * d[..., 1] - E[..., 1] * d[..., 0]
+            inside = (cross >= -tol * np.linalg.norm(E, axis=2)).all(axis=1)
+            np.minimum.at(best, p[inside], i[inside])
+        idx[best < len(self.polygons)] = best[best < len(self.polygons)]
         return idx
 
     def evaluate(self, st: np.ndarray) -> np.ndarray:

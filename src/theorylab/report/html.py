@@ -130,5 +130,8 @@ def write_report(entries: list[ReportEntry], path: str | Path, title: str = "the
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a report is meant to be shared
     os.replace(tmp, path)
     return path
