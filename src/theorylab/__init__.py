@@ -20,10 +20,28 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY = {
+    # engine
     "run": "theorylab.api",
     "load": "theorylab.api",
     "list_experiments": "theorylab.api",
     "write_report": "theorylab.api",
+    # diagnostics on your own arrays
+    "in_hull": "theorylab.geometry",
+    "affine_dimension": "theorylab.geometry",
+    "in_box": "theorylab.geometry",
+    "MinVolumeEllipsoid": "theorylab.geometry",
+    "knn_distance": "theorylab.geometry",
+    "delaunay_interpolate": "theorylab.geometry",
+    "IntrinsicDimension": "theorylab.geometry",
+    "diagnose": "theorylab.diagnose",
+    "robustness_bound": "theorylab.robustness_bound",
+    # diagnostics on your own torch models
+    "lipschitz_bounds": "theorylab.probes",
+    "robust_accuracy": "theorylab.probes",
+    "local_affine_map": "theorylab.probes",
+    "regions_on_segment": "theorylab.probes",
+    "partition_2d": "theorylab.probes",
+    "local_complexity": "theorylab.probes",
 }
 
 __all__ = ["__version__", *_LAZY]

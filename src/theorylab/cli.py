@@ -37,7 +37,7 @@ out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 # Modules under theorylab.commands that add their own commands (diagnostics, calculators).
-COMMAND_MODULES: tuple[str, ...] = ("robustness",)
+COMMAND_MODULES: tuple[str, ...] = ("diagnose", "robustness")
 
 StoreOpt = Annotated[
     Path | None, typer.Option("--store", help="results directory (default $THEORYLAB_HOME or ./theorylab-runs)")

@@ -269,6 +269,8 @@ def _solve(
     converged = np.zeros(m, dtype=bool)
     work = [np.unique(s) for s in init]
     active = np.arange(m)
+    best = np.full(m, np.inf)  # smallest ‖p‖² so far
+    stale = np.zeros(m, dtype=np.int64)  # rounds without a strict decrease
     for _ in range(max_iter):
         if active.size == 0:
             break
@@ -283,7 +285,13 @@ def _solve(
         pn2 = np.einsum("ij,ij->i", P, P)
         done_in = pn2 <= tol**2
         converged[active[done_in]] = True
-        keep = ~done_in
+        # rounding floor: near the boundary NNLS can cycle between faces without progress
+        better = pn2 < best[active] * (1 - 1e-12)
+        best[active] = np.minimum(best[active], pn2)
+        stale[active] = np.where(better, 0, stale[active] + 1)
+        stuck = (stale[active] >= 5) & ~done_in
+        converged[active[stuck]] = True
+        keep = ~done_in & ~stuck
         active, P, pn2 = active[keep], P[keep], pn2[keep]
         if active.size == 0:
             break
@@ -323,7 +331,7 @@ def in_hull(
     distance: bool = True,
     exclude: np.ndarray | None = None,
     max_iter: int = 500,
-    batch: int = 2048,
+    batch: int | None = None,
 ) -> HullResult:
     """Certified membership of queries in the convex hull of training points, with distances.
 
@@ -339,7 +347,7 @@ def in_hull(
     exclude : optional (M,) indices; query i ignores training point ``exclude[i]`` (-1: none).
         Leave-one-out membership, e.g. to count the vertices of conv X.
     max_iter : cap on column-generation rounds per query before the LP fallback.
-    batch : queries processed per block (memory: N × batch floats per block).
+    batch : queries processed per block; default keeps N × batch ≤ 2·10⁷ floats (160 MB).
 
     Returns
     -------
@@ -384,6 +392,8 @@ def in_hull(
     V, lam = _affine_basis(Xc, rtol=1e-7)
     scale = radius if radius > 0 else 1.0
     Z = (Xc @ V) / scale  # (N, r), radius ~1 for conditioning of the NNLS
+    if batch is None:
+        batch = int(min(2048, max(16, 20_000_000 // n)))
     parts = [
         _in_hull_block(X, Xc, Z, V, lam, mu, scale, Q[i : i + batch],
                        None if exclude is None else exclude[i : i + batch],
@@ -508,11 +518,11 @@ def _in_hull_block(X, Xc, Z, V, lam, mu, scale, Q, exclude, tol, want_distance, 
                 if cand.size == 0:
                     cand = np.array([0 if ex_t[a] != 0 else 1])
             init.append(cand)
-        sup, wts, P, conv = _solve(Z, zt, init, ex_t, tol / scale, max_iter, add=max(r + 1, 8))
+        sup, wts, P, _ = _solve(Z, zt, init, ex_t, tol / scale, max_iter, add=max(r + 1, 8))
         for a, j in enumerate(todo):
             p = P[a] * scale
             pn = float(np.linalg.norm(p))
-            if conv[a] and np.sqrt(pn**2 + rn[j] ** 2) <= tol and not decided[j]:
+            if np.sqrt(pn**2 + rn[j] ** 2) <= tol and not decided[j]:
                 # inside candidate: verify the convex weights on the original points
                 S, w = sup[a], wts[a]
                 w = w / w.sum()
@@ -521,8 +531,6 @@ def _in_hull_block(X, Xc, Z, V, lam, mu, scale, Q, exclude, tol, want_distance, 
                     inside[j], decided[j], certified[j] = True, True, True
                     support[j], weights[j], resid[j] = S, w, rr
                     lower[j], dist[j], stage[j] = 0.0, 0.0, "solver"
-                continue
-            if not conv[a]:
                 continue
             # outside: normal from the projection (plus the off-subspace residual)
             A = res[j] - p @ V.T
@@ -536,6 +544,12 @@ def _in_hull_block(X, Xc, Z, V, lam, mu, scale, Q, exclude, tol, want_distance, 
                 support[j], weights[j] = S, w  # convex weights of the nearest hull point
             before = decided[j]
             take(np.array([j]), A[None, :], "solver")
+            if not decided[j]:
+                # near the boundary the NNLS direction is too coarse (its error ~eps/distance):
+                # recompute the face and its normal in the original coordinates
+                nrm = _polish_face(X, sup[a], Q[j], None if exclude is None else int(exclude[j]))
+                if nrm is not None:
+                    take(np.array([j]), nrm[None, :], "solver")
             if decided[j] and not before:
                 certified[j] = True
             if want_distance and decided[j]:
@@ -572,6 +586,46 @@ def _in_hull_block(X, Xc, Z, V, lam, mu, scale, Q, exclude, tol, want_distance, 
     }
 
 
+def _polish_face(X: np.ndarray, S: np.ndarray, q: np.ndarray, exclude: int | None,
+                 max_iter: int = 200) -> np.ndarray | None:
+    """Refine a near-optimal support into the exact projection face (Wolfe 1976 style).
+
+    Least squares on the face's affine hull in the original coordinates gives barycentric
+    coordinates β and the residual normal n = q − p precisely; a negative β drops a point, a
+    training point beyond the hyperplane through p joins. Returns n, or None if it stalls.
+    """
+    S = list(np.unique(S))
+    scale = float(np.abs(X).max()) + float(np.abs(q).max())
+    for _ in range(max_iter):
+        x0 = X[S[0]]
+        y = q - x0
+        if len(S) > 1:
+            B = X[S[1:]] - x0
+            c, *_ = np.linalg.lstsq(B.T, y, rcond=None)
+            r = y - B.T @ c
+            c2, *_ = np.linalg.lstsq(B.T, r, rcond=None)  # one step of iterative refinement
+            c, r = c + c2, r - B.T @ c2
+            beta = np.concatenate([[1.0 - c.sum()], c])
+            k = int(np.argmin(beta))
+            if beta[k] < -1e-12:
+                S.pop(k)
+                continue
+        else:
+            r = y
+        nn = float(r @ r)
+        if nn == 0.0:
+            return None
+        g = X @ r - (q @ r - nn)  # > 0: beyond the hyperplane through p = q − r
+        if exclude is not None and exclude >= 0:
+            g[exclude] = -np.inf
+        g[S] = -np.inf
+        i = int(np.argmax(g))
+        if g[i] <= 1e-13 * scale * np.sqrt(nn):
+            return r
+        S.append(i)
+    return None
+
+
 def _top(s: np.ndarray, k: int) -> np.ndarray:
     """Indices of the k largest entries of s (unordered)."""
     if k >= s.size:
@@ -583,7 +637,7 @@ def _top(s: np.ndarray, k: int) -> np.ndarray:
 def _lp_verdicts(
     X: np.ndarray, Q: np.ndarray, exclude: np.ndarray | None = None
 ) -> tuple[np.ndarray, list[np.ndarray | None]]:
-    n, d = X.shape
+    n = X.shape[0]
     out = np.zeros(len(Q), bool)
     lams: list[np.ndarray | None] = []
     for i, q in enumerate(Q):
@@ -593,6 +647,11 @@ def _lp_verdicts(
         A = np.vstack([X[keep].T, np.ones((1, int(keep.sum())))])
         res = linprog(np.zeros(A.shape[1]), A_eq=A, b_eq=np.append(q, 1.0), bounds=(0, None),
                       method="highs")
+        if res.status not in (0, 2):
+            # HiGHS's dual simplex sometimes ends with model status "Unknown" on these
+            # feasibility problems (seen at N = 10⁴, d = 64); its interior-point solver decides
+            res = linprog(np.zeros(A.shape[1]), A_eq=A, b_eq=np.append(q, 1.0), bounds=(0, None),
+                          method="highs-ipm")
         out[i] = res.status == 0
         if out[i]:
             lam = np.zeros(n)
@@ -607,7 +666,9 @@ def in_hull_lp(X: np.ndarray, Q: np.ndarray) -> np.ndarray:
     """Reference membership by one HiGHS LP per query (the baseline the paper's claim needs).
 
     Solves find λ ≥ 0, 1ᵀλ = 1, Xᵀλ = q with ``scipy.optimize.linprog(method="highs")``;
-    status 0 (feasible) means inside. Slow (seconds per query at N = 10⁴, d = 64).
+    status 0 (feasible) means inside. When HiGHS's simplex ends undecided (status 4, which
+    happens on a few per cent of queries at N = 10⁴, d = 64) the query is re-solved with
+    ``method="highs-ipm"``. Slow (seconds per query at N = 10⁴, d = 64).
 
     Parameters
     ----------
