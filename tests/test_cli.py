@@ -34,7 +34,7 @@ def test_list_and_show(capsys):
     [
         (["run", "nope"], "unknown experiment 'nope' (allowed:"),
         (["show", "nope"], "unknown experiment 'nope'"),
-        (["run", "toy-noise", "--set", "zz=1"], "unknown config key 'zz' (allowed: fail_on, label, n, sleep_s, x)"),
+        (["run", "toy-noise", "--set", "zz=1"], "unknown config key 'zz' (allowed: crash_on, fail_on, label, n, sleep_s, x)"),
         (["run", "toy-noise", "--set", "n=abc"], "n: Input should be a valid integer"),
         (["run", "toy-noise", "--sweep", "x="], "--sweep x= has an empty value"),
         (["run", "toy-noise", "--sweep", "x=1,,2"], "empty value"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -17,6 +18,7 @@ class ToyConfig(ExperimentConfig):
     n: int = Field(50, ge=1, description="draws per run")
     sleep_s: float = Field(0.0, ge=0, description="seconds to sleep per run (to test kill/resume)")
     fail_on: float | None = Field(None, description="raise when x equals this")
+    crash_on: float | None = Field(None, description="kill the worker process when x equals this")
     label: str = Field("toy", description="free text, shown in reports (escaping test)")
 
 
@@ -35,6 +37,8 @@ class ToyNoise(Experiment):
     def run(self, config: ToyConfig, seed: int) -> dict[str, pd.DataFrame]:
         if config.fail_on is not None and config.x == config.fail_on:
             raise RuntimeError(f"toy failure at x={config.x}")
+        if config.crash_on is not None and config.x == config.crash_on:
+            os._exit(3)  # a worker dying without a Python exception (like a segfault or OOM kill)
         if config.sleep_s:
             time.sleep(config.sleep_s)
         rng = np.random.default_rng(seed)

@@ -15,7 +15,7 @@ def test_config_is_frozen_and_rejects_unknown_keys():
     cfg = exp.make_config("quick", {"x": 2})
     with pytest.raises(ValidationError, match="frozen"):
         cfg.x = 3
-    with pytest.raises(ConfigError, match=r"unknown config key 'y' \(allowed: fail_on, label, n, sleep_s, x\)"):
+    with pytest.raises(ConfigError, match=r"unknown config key 'y' \(allowed: crash_on, fail_on, label, n, sleep_s, x\)"):
         exp.make_config("quick", {"y": 1})
     with pytest.raises(ConfigError, match="n: "):
         exp.make_config("quick", {"n": "many"})

@@ -48,6 +48,16 @@ def test_failure_is_recorded_and_sweep_goes_on(store_dir):
     assert len(list((store_dir / "runs" / "toy-noise").iterdir())) == 6
 
 
+def test_crashed_worker_fails_only_its_runs(store_dir):
+    rep = run_sweep("toy-noise", preset="smoke", sweep={"x": [1, 2, 3, 4]}, overrides={"crash_on": 2},
+                    executor="process", max_workers=2)
+    assert rep.done == 6 and len(rep.failed) == 2 and rep.verdict is None
+    st = Store()
+    for rid in rep.failed:
+        m = st.manifest("toy-noise", rid)
+        assert m["status"] == "failed" and "worker process died" in m["error"] and m["config"]["x"] == 2
+
+
 def test_fail_fast_stops(store_dir):
     rep = run_sweep("toy-noise", preset="smoke", sweep={"x": [1, 2, 3]}, overrides={"fail_on": 1}, executor="serial", fail_fast=True)
     assert rep.stopped_early and rep.done + len(rep.failed) < 6

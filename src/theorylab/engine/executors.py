@@ -121,11 +121,15 @@ def _worker_init() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+_DIED = "worker process died while running this run (killed, crashed or out of memory)"
+
+
 class ProcessExecutor:
     """A local process pool (``spawn``), one worker per core by default.
 
-    A worker that dies (``kill -9``, segfault, out of memory) fails only its runs: they are
-    recorded as failed with the reason and the pool is rebuilt for the rest.
+    A worker that dies (``kill -9``, segfault, out of memory) breaks the pool: it is rebuilt and
+    the runs that were in flight are retried one at a time, so only the run that kills its
+    worker is recorded as failed (with the reason) and the sweep goes on.
     """
 
     name = "process"
@@ -144,12 +148,25 @@ class ProcessExecutor:
         from concurrent.futures import FIRST_COMPLETED, wait
         from concurrent.futures.process import BrokenProcessPool
 
-        pending_specs = list(specs)
-        while pending_specs:
+        pending = list(specs)
+        isolate = False  # after a worker died: run the affected runs one at a time
+        while pending:
             self._pool = self._pool or self._new_pool()
-            futures = {self._pool.submit(execute_run, s): s for s in pending_specs}
-            pending_specs = []
-            broken = False
+            if isolate:
+                # One run in flight: if the worker dies now, this run killed it.
+                spec = pending.pop(0)
+                try:
+                    yield self._pool.submit(execute_run, spec).result()
+                except BrokenProcessPool:
+                    self._drop_pool()
+                    now = time.time()
+                    yield RunOutcome(spec.run_id, "failed", {}, _DIED, now, now)
+                except Exception:
+                    now = time.time()
+                    yield RunOutcome(spec.run_id, "failed", {}, traceback.format_exc(limit=20), now, now)
+                continue
+            futures = {self._pool.submit(execute_run, s): s for s in pending}
+            pending = []
             not_done = set(futures)
             while not_done:
                 done, not_done = wait(not_done, return_when=FIRST_COMPLETED)
@@ -158,15 +175,18 @@ class ProcessExecutor:
                     try:
                         yield fut.result()
                     except BrokenProcessPool:
-                        broken = True
-                        now = time.time()
-                        yield RunOutcome(spec.run_id, "failed", {}, "worker process died (BrokenProcessPool)", now, now)
+                        pending.append(spec)  # maybe innocent: retried in isolation below
                     except Exception:
                         now = time.time()
                         yield RunOutcome(spec.run_id, "failed", {}, traceback.format_exc(limit=20), now, now)
-            if broken:
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
+            if pending:
+                self._drop_pool()
+                isolate = True
+
+    def _drop_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
     def close(self) -> None:
         if self._pool is not None:
