@@ -155,7 +155,7 @@ def run(
     from theorylab.report import build_entry, write_report
 
     path = report or st.root / "reports" / f"{rep.name}.html"
-    write_report([build_entry(exp, st, rep.name)], path, title=f"theorylab: {exp.name}")
+    write_report([build_entry(exp, st, rep.name, rep.results)], path, title=f"theorylab: {exp.name}")
     out.print(f"report: {path}")
     if not rep.complete:
         raise typer.Exit(1)
@@ -175,14 +175,14 @@ def status(
     rows = []
     for name in st.sweep_names():
         rec = st.sweep(name)
-        specs = st.sweep_runs(name)
+        specs = st.sweep_runs(name, rec)
         done = failed = missing = 0
         errors = []
         for s in specs:
-            m = st.manifest(s.experiment, s.run_id)
-            if m is None:
+            state, m = st.run_state(s.experiment, s.run_id)
+            if state == "missing":
                 missing += 1
-            elif m["status"] == "done" and st.is_done(s.experiment, s.run_id):
+            elif state == "done":
                 done += 1
             else:
                 failed += 1
@@ -255,7 +255,7 @@ def reproduce(
                 reports.append(_run_one(e.name, progress, preset=preset, executor=ex, store=st, force=True))
     finally:
         ex.close()
-    entries = [build_entry(get_experiment(r.plan.experiment), st, r.name) for r in reports]
+    entries = [build_entry(get_experiment(r.plan.experiment), st, r.name, r.results) for r in reports]
     write_report(entries, output, title=f"theorylab reproduce --preset {preset}")
     t = Table("experiment", "runs", "failed", "verdict", title=f"reproduce --preset {preset} ({time.time() - t0:.0f} s)")
     for r in reports:

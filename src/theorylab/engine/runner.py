@@ -32,6 +32,7 @@ class SweepReport:
     stopped_early: bool = False
     verdict: Verdict | None = None
     check_error: str | None = None
+    results: Results | None = None  # the stored results the check read (reused by reports)
 
     @property
     def complete(self) -> bool:
@@ -100,15 +101,18 @@ def run_sweep(
             if own:
                 ex.close()
     if not report.failed and not report.stopped_early:
-        report.verdict, report.check_error = check_sweep(exp, st, name, plan)
+        report.results = st.load_results(exp, name, plan.runs)
+        report.verdict, report.check_error = check_sweep(exp, st, name, plan, report.results)
     return report
 
 
 def check_sweep(
-    experiment: Experiment, store: Store, name: str, plan: Plan | None = None
+    experiment: Experiment, store: Store, name: str, plan: Plan | None = None,
+    results: Results | None = None,
 ) -> tuple[Verdict | None, str | None]:
-    """Load a sweep's stored results, run the check, store the verdict; (verdict, error)."""
-    results = store.load_results(experiment, name, plan.runs if plan is not None else None)
+    """Run the check on a sweep's stored results (loaded unless given); store the verdict."""
+    if results is None:
+        results = store.load_results(experiment, name, plan.runs if plan is not None else None)
     if results.n_runs == 0:
         return None, "no completed runs"
     try:

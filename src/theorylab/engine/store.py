@@ -132,12 +132,18 @@ class Store:
             return None
         return _read_json(path)
 
-    def is_done(self, experiment: str, run_id: str) -> bool:
+    def run_state(self, experiment: str, run_id: str) -> tuple[str, dict[str, Any] | None]:
+        """(``missing`` | ``done`` | ``failed``, manifest): ``done`` needs every listed table."""
         m = self.manifest(experiment, run_id)
-        if m is None or m.get("status") != "done":
-            return False
+        if m is None:
+            return "missing", None
         d = self.run_dir(experiment, run_id)
-        return all((d / f"{t}.parquet").exists() for t in m.get("tables", {}))
+        if m.get("status") == "done" and all((d / f"{t}.parquet").exists() for t in m.get("tables", {})):
+            return "done", m
+        return "failed", m
+
+    def is_done(self, experiment: str, run_id: str) -> bool:
+        return self.run_state(experiment, run_id)[0] == "done"
 
     def write_run(self, spec: RunSpec, outcome: RunOutcome) -> dict[str, Any]:
         """Write a run's tables and manifest atomically (temp dir + rename); return the manifest."""
@@ -189,8 +195,10 @@ class Store:
         self._index_run(manifest)
         return manifest
 
-    def read_tables(self, experiment: str, run_id: str) -> dict[str, pd.DataFrame]:
-        m = self.manifest(experiment, run_id)
+    def read_tables(
+        self, experiment: str, run_id: str, manifest: Mapping[str, Any] | None = None
+    ) -> dict[str, pd.DataFrame]:
+        m = manifest if manifest is not None else self.manifest(experiment, run_id)
         if m is None:
             raise StoreError(f"{self.run_dir(experiment, run_id)}: run not stored")
         out = {}
@@ -273,12 +281,12 @@ class Store:
                 best, t = n, rec.get("created", 0)
         return best
 
-    def sweep_runs(self, name: str) -> list[RunSpec]:
-        """The planned runs of sweep ``name``, rebuilt from their manifests where stored."""
+    def sweep_runs(self, name: str, record: Mapping[str, Any] | None = None) -> list[RunSpec]:
+        """The planned runs of sweep ``name``, re-planned from its stored spec."""
         from theorylab.engine.experiment import get_experiment
         from theorylab.engine.sweep import plan_sweep
 
-        rec = self.sweep(name)
+        rec = record if record is not None else self.sweep(name)
         spec = rec["spec"]
         exp = get_experiment(rec["experiment"])
         plan = plan_sweep(
@@ -290,11 +298,12 @@ class Store:
     def load_results(self, experiment: Experiment, name: str, runs: Iterable[RunSpec] | None = None) -> Results:
         """Results of the done runs of sweep ``name`` (failed and missing runs are left out)."""
         rec = self.sweep(name)
-        specs = list(runs) if runs is not None else self.sweep_runs(name)
+        specs = list(runs) if runs is not None else self.sweep_runs(name, rec)
         loaded = []
         for spec in specs:
-            if self.is_done(spec.experiment, spec.run_id):
-                loaded.append((spec, "done", self.read_tables(spec.experiment, spec.run_id)))
+            state, m = self.run_state(spec.experiment, spec.run_id)
+            if state == "done":
+                loaded.append((spec, "done", self.read_tables(spec.experiment, spec.run_id, m)))
         return assemble(experiment, loaded, tuple(rec["spec"].get("sweep", {})))
 
     # -- verdicts ---------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -119,7 +120,5 @@ def plan_sweep(
         "base_seed": int(base_seed),
     }
     # normalise through JSON so the fingerprint is stable across Python types (1 vs 1.0 stays)
-    import json
-
     spec = json.loads(canonical_json(spec))
     return Plan(experiment.name, spec, tuple(runs))
