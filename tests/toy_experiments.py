@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
+from theorylab.engine.checks import interval_check
 from theorylab.engine.config import ExperimentConfig
-from theorylab.engine.experiment import Check, Experiment, Results, Verdict, mean_ci, register
+from theorylab.engine.experiment import Experiment
+from theorylab.engine.stats import mean_interval
 
 
 class ToyConfig(ExperimentConfig):
@@ -22,12 +24,11 @@ class ToyConfig(ExperimentConfig):
     label: str = Field("toy", description="free text, shown in reports (escaping test)")
 
 
-@register
 class ToyNoise(Experiment):
     name = "toy-noise"
     claim = "The mean of N(x, 1) draws is x."
     source = "theorylab engine tests"
-    check_statement = "|mean - x| within the 95% interval over seeds"
+    check_statement = "the 95% interval over seeds of (mean − x) lies within ±0.5"
     Config = ToyConfig
     presets = {"smoke": {"n": 20}}
     default_seeds = {"smoke": 2, "quick": 2, "full": 3}
@@ -48,9 +49,7 @@ class ToyNoise(Experiment):
             "summary": pd.DataFrame({"mean": [v.mean()], "err": [v.mean() - config.x]}),
         }
 
-    def check(self, results: Results) -> Verdict:
-        m, lo, hi, n = mean_ci(results.table("summary")["err"])
-        ok = n > 1 and lo <= 0 <= hi
-        return self.verdict([Check(statement="mean error is zero", quantity="mean - x", measured=m,
-                                   interval=(lo, hi), threshold="interval contains 0",
-                                   status="supported" if ok else "inconclusive", n=n, reference=0.0, exact=True)])
+    def check_point(self, results):
+        est = mean_interval(results.table("summary")["err"])
+        return [interval_check("mean error is zero", "mean − x", est, within=(-0.5, 0.5), reference=0.0,
+                               exact=True, effect="agreement within ±0.5")]

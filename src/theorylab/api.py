@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from theorylab.engine.experiment import Experiment, get_experiment
-from theorylab.engine.experiment import list_experiments as _list
+from theorylab.engine.registry import catalog, get_experiment
 from theorylab.engine.runner import SweepReport, load_results, resolve_sweep, run_sweep
 from theorylab.engine.store import Store
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["list_experiments", "load", "run", "write_report"]
 
 
 def list_experiments() -> list[dict[str, Any]]:
-    """Every registered experiment as ``{name, claim, source, check}``."""
-    return [{k: e.describe()[k] for k in ("name", "claim", "source", "check")} for e in _list()]
+    """Every registered experiment as ``{name, kind, claim, source, target, origin}`` (nothing imported)."""
+    return [i.as_dict() for _, i in sorted(catalog().items())]
 
 
 def run(
@@ -60,7 +60,7 @@ def load(name: str, table: str | None = None, *, store: str | Path | None = None
     ``run_id``, ``seed`` and the scalar config fields.
     """
     res = load_results(name, Store(store))
-    exp: Experiment = get_experiment(res.experiment)
+    exp = get_experiment(res.experiment)
     table = table or (exp.tables[0] if exp.tables else next(iter(res.tables)))
     return res.table(table).copy()
 
@@ -68,11 +68,11 @@ def load(name: str, table: str | None = None, *, store: str | Path | None = None
 def write_report(names: Sequence[str] | None = None, path: str | Path = "theorylab-report.html",
            *, store: str | Path | None = None) -> Path:
     """Write one HTML report over the given sweeps/experiments (default: every stored sweep)."""
-    from theorylab.report import build_entry
+    from theorylab.report import build_entry, latest_sweeps
     from theorylab.report import write_report as _write
 
     st = Store(store)
-    names = list(names) if names else st.sweep_names()
+    names = list(names) if names else latest_sweeps(st)
     entries = []
     for n in names:
         exp, sweep = resolve_sweep(st, n)

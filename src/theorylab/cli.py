@@ -1,7 +1,9 @@
 """The ``theorylab`` command: parse, validate, call the engine, print. No science here.
 
 Bad input (unknown experiment or key, wrong type, empty sweep value, unreadable store file)
-prints one line naming the problem and the allowed values, and exits with code 2.
+prints one line naming the problem and the allowed values, and exits with code 2. Read-only
+commands (``list``, ``show``, ``status``, ``--help``) import neither torch nor pandas nor any
+claim's heavy code. User and stored text is never parsed as console markup.
 """
 
 from __future__ import annotations
@@ -15,15 +17,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
-from theorylab.engine.config import parse_assignments, parse_sweeps
-from theorylab.engine.executors import EXECUTORS, make_executor
-from theorylab.engine.experiment import get_experiment, list_experiments
-from theorylab.engine.runner import SweepReport, default_sweep_name, resolve_sweep, run_sweep
-from theorylab.engine.store import Store
-from theorylab.engine.sweep import plan_sweep
 from theorylab.errors import TheorylabError
 
 app = typer.Typer(
@@ -38,28 +34,36 @@ err = Console(stderr=True, highlight=False)
 
 # Modules under theorylab.commands that add their own commands (diagnostics, calculators).
 COMMAND_MODULES: tuple[str, ...] = ("diagnose", "robustness")
+PRESETS_HELP = "smoke | quick | full"
 
 StoreOpt = Annotated[
     Path | None, typer.Option("--store", help="results directory (default $THEORYLAB_HOME or ./theorylab-runs)")
 ]
 
 
-def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
-    raise typer.Exit(2)
+def _fail(message: str, code: int = 2) -> None:
+    err.print(Text.assemble(("error: ", "bold red"), str(message)), soft_wrap=True)
+    raise typer.Exit(code)
 
 
+def _say(text: str, style: str | None = None) -> None:
+    """Print ``text`` verbatim (never as markup)."""
+    out.print(Text(text, style=style or ""), soft_wrap=True)
+
+
+# -- read-only commands ------------------------------------------------------------------------------
 @app.command("list")
 def list_cmd(as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False) -> None:
-    """Every registered experiment with its claim and source."""
-    exps = list_experiments()
+    """Every registered experiment: kind (claim or instrument), claim and source."""
+    from theorylab.engine.registry import catalog
+
+    infos = sorted(catalog().values(), key=lambda i: (i.kind != "claim", i.name))
     if as_json:
-        rows = [{k: e.describe()[k] for k in ("name", "claim", "source", "check")} for e in exps]
-        typer.echo(json.dumps(rows, indent=2))
+        typer.echo(json.dumps([i.as_dict() for i in infos], indent=2))
         return
-    t = Table("experiment", "claim", "source", show_lines=True)
-    for e in exps:
-        t.add_row(e.name, e.claim, e.source)
+    t = Table("experiment", "kind", "claim", "source", show_lines=True)
+    for i in infos:
+        t.add_row(Text(i.name), Text(i.kind), Text(i.claim), Text(i.source))
     out.print(t)
 
 
@@ -69,96 +73,23 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """The claim, the check, and the config schema with defaults, units and presets."""
+    from theorylab.engine.registry import get_experiment
+
     d = get_experiment(name).describe()
     if as_json:
         typer.echo(json.dumps(d, indent=2, default=str))
         return
-    out.print(f"[bold]{d['name']}[/]")
-    out.print(f"[bold]Claim.[/] {d['claim']}")
-    out.print(f"[bold]Source.[/] {d['source']}")
-    out.print(f"[bold]Check.[/] {d['check']}")
-    out.print(f"[bold]Tables.[/] {', '.join(d['tables'])}   [bold]quick budget[/] {d['budget_s']:g} s per run")
+    for label, key in (("", "name"), ("Kind. ", "kind"), ("Claim. ", "claim"), ("Source. ", "source"),
+                       ("Check. ", "check")):
+        out.print(Text.assemble((label, "bold"), (str(d[key]), "bold" if not label else "")), soft_wrap=True)
+    out.print(Text.assemble(("Tables. ", "bold"), ", ".join(d["tables"]), ("   quick budget ", "bold"),
+                            f"{d['budget_s']:g} s per run, replicates: {d['replicates']}"))
     t = Table("key", "type", "default", "description (units)", title="config")
     for k, f in d["config"].items():
-        t.add_row(k, f["type"], json.dumps(f["default"], default=str), f["description"])
+        t.add_row(Text(k), Text(f["type"]), Text(json.dumps(f["default"], default=str)), Text(f["description"]))
     out.print(t)
     for p, ov in d["presets"].items():
-        out.print(f"  preset [bold]{p}[/] (seeds {d['default_seeds'].get(p, 1)}): {json.dumps(ov, default=str)}")
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, transient=False,
-    )
-
-
-def _print_report(rep: SweepReport) -> None:
-    out.print(
-        f"[bold]{rep.name}[/]: {len(rep.plan.runs)} runs planned, {rep.skipped} already stored, "
-        f"{rep.done} ran, {len(rep.failed)} failed"
-    )
-    for rid, e in rep.failed.items():
-        last = [ln for ln in e.strip().splitlines() if ln.strip()][-1:] or ["failed"]
-        out.print(f"  [red]failed[/] {rid}: {last[0]}")
-    if rep.verdict is not None:
-        out.print(rep.verdict.summary(), markup=False)
-    elif rep.check_error:
-        out.print(f"[red]check failed:[/] {rep.check_error.strip().splitlines()[-1]}")
-    elif rep.failed or rep.stopped_early:
-        out.print("no verdict: some runs failed; rerun the same command to retry them")
-
-
-def _run_one(exp_name: str, progress: Progress, **kwargs: Any) -> SweepReport:
-    task = progress.add_task(exp_name, total=None)
-
-    def on_plan(total: int, todo: int) -> None:
-        progress.update(task, total=total, completed=total - todo)
-
-    return run_sweep(
-        exp_name, on_plan=on_plan, on_outcome=lambda o: progress.advance(task), **kwargs
-    )
-
-
-@app.command()
-def run(
-    name: str,
-    preset: Annotated[str, typer.Option(help="smoke | quick | full")] = "quick",
-    set_: Annotated[list[str] | None, typer.Option("--set", help="key=value config override (repeatable)")] = None,
-    seeds: Annotated[int | None, typer.Option(help="replicate seeds per config (default: the preset's)")] = None,
-    sweep: Annotated[list[str] | None, typer.Option(help="key=v1,v2,... grid axis (repeatable)")] = None,
-    executor: Annotated[str, typer.Option(help="serial | process | ray")] = "process",
-    workers: Annotated[int | None, typer.Option(help="parallel workers (default: all cores)")] = None,
-    ray_address: Annotated[str | None, typer.Option("--ray-address", help="Ray cluster address (default: start a local Ray)")] = None,
-    store: StoreOpt = None,
-    sweep_name: Annotated[str | None, typer.Option("--name", help="sweep name in the store (default NAME.PRESET)")] = None,
-    base_seed: Annotated[int, typer.Option(help="base seed the run seeds derive from")] = 0,
-    force: Annotated[bool, typer.Option(help="replace a stored sweep of the same name whose spec differs")] = False,
-    fail_fast: Annotated[bool, typer.Option("--fail-fast", help="stop at the first failed run")] = False,
-    report: Annotated[Path | None, typer.Option(help="HTML report path (default <store>/reports/<sweep>.html)")] = None,
-) -> None:
-    """Run (or resume) one experiment's sweep, store every run, print the verdict."""
-    exp = get_experiment(name)
-    if executor not in EXECUTORS:
-        _fail(f"unknown executor {executor!r} (allowed: {', '.join(EXECUTORS)})")
-    overrides = parse_assignments(set_ or [])
-    grid = parse_sweeps(sweep or [])
-    st = Store(store)
-    plan_sweep(exp, preset=preset, overrides=overrides, sweep=grid, seeds=seeds, base_seed=base_seed)  # validate first
-    with _progress() as progress:
-        rep = _run_one(
-            exp.name, progress, preset=preset, overrides=overrides, sweep=grid, seeds=seeds,
-            base_seed=base_seed, executor=executor, max_workers=workers, ray_address=ray_address,
-            store=st, name=sweep_name, force=force, fail_fast=fail_fast,
-        )
-    _print_report(rep)
-    from theorylab.report import build_entry, write_report
-
-    path = report or st.root / "reports" / f"{rep.name}.html"
-    write_report([build_entry(exp, st, rep.name, rep.results)], path, title=f"theorylab: {exp.name}")
-    out.print(f"report: {path}")
-    if not rep.complete:
-        raise typer.Exit(1)
+        _say(f"  preset {p} (seeds {d['default_seeds'].get(p, 1)}): {json.dumps(ov, default=str)}")
 
 
 @app.command()
@@ -166,72 +97,142 @@ def status(
     store: StoreOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
-    """Runs per sweep: done, failed (with the error), missing; and the verdict."""
+    """Runs per sweep: done, failed (with the error and its config point), missing; the verdict."""
+    from theorylab.engine.store import Store
+
     st = Store(store)
     if not st.root.exists():
         _fail(f"no store at {st.root} (run an experiment first, or pass --store)")
-    if not st.index_ok():
-        st.rebuild_index()
-    rows = []
-    for name in st.sweep_names():
-        rec = st.sweep(name)
-        specs = st.sweep_runs(name, rec)
-        done = failed = missing = 0
-        errors = []
-        for s in specs:
-            state, m = st.run_state(s.experiment, s.run_id)
-            if state == "missing":
-                missing += 1
-            elif state == "done":
-                done += 1
-            else:
-                failed += 1
-                last = [ln for ln in (m.get("error") or "failed").strip().splitlines() if ln.strip()]
-                errors.append(f"{s.run_id}: {last[-1] if last else 'failed'}")
-        v = st.verdict(name)
-        rows.append({
-            "sweep": name, "experiment": rec["experiment"], "planned": len(specs), "done": done,
-            "failed": failed, "missing": missing, "verdict": (v or {}).get("status"), "errors": errors,
-        })
+    rows = st.status()
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    t = Table("sweep", "experiment", "done", "failed", "missing", "verdict", title=f"store {st.root}")
+    t = Table("sweep", "kind", "done", "failed", "missing", "verdict", title=f"store {st.root}")
     for r in rows:
-        t.add_row(r["sweep"], r["experiment"], str(r["done"]), str(r["failed"]), str(r["missing"]), r["verdict"] or "-")
+        t.add_row(Text(r["sweep"]), Text(r["kind"] or "-"), str(r["done"]), str(r["failed"]),
+                  str(r["missing"]), Text(r["verdict"] or "-"))
     out.print(t)
     for r in rows:
         for e in r["errors"]:
-            out.print(f"  [red]failed[/] {r['sweep']} {e}")
+            _say(f"  failed {r['sweep']} run {e['run_id']} ({e['point'] or 'no swept keys'}, seed {e['seed']}): "
+                 f"{e['error']}", "red")
+
+
+# -- commands that run ---------------------------------------------------------------------------------
+def _summary_line(rep: Any) -> None:
+    _say(f"{rep.name}: {len(rep.run_ids)} runs planned, {rep.skipped} already stored, {rep.done} ran, "
+         f"{len(rep.failed)} failed", "bold")
+    for rid, e in rep.failed.items():
+        last = [ln for ln in e.strip().splitlines() if ln.strip()][-1:] or ["failed"]
+        _say(f"  failed {rid} ({rep.failed_points.get(rid, '')}): {last[0]}", "red")
+
+
+def _print_report(rep: Any) -> None:
+    _summary_line(rep)
+    if rep.verdict is not None:
+        _say(rep.verdict.summary())
+    elif rep.check_error:
+        _say(f"check failed: {rep.check_error.strip().splitlines()[-1]}", "red")
+    elif rep.failed or rep.stopped_early:
+        _say("no verdict: some runs failed; rerun the same command to retry them")
+
+
+def _interrupted(e: Any) -> None:
+    err.print(Text(f"interrupted: {e.stored} of {e.planned} runs are stored; "
+                   "run the same command again to resume"), soft_wrap=True)
+    raise typer.Exit(130)
+
+
+@app.command()
+def run(
+    name: str,
+    preset: Annotated[str, typer.Option(help=PRESETS_HELP)] = "quick",
+    set_: Annotated[list[str] | None, typer.Option("--set", help="key=value config override (repeatable)")] = None,
+    seeds: Annotated[int | None, typer.Option(help="replicate seeds per grid point (default: the preset's)")] = None,
+    sweep: Annotated[list[str] | None, typer.Option(help="key=v1,v2,... grid axis (repeatable)")] = None,
+    executor: Annotated[str, typer.Option(help="serial | process | ray")] = "process",
+    workers: Annotated[int | None, typer.Option(help="parallel workers (default: all cores)")] = None,
+    ray_address: Annotated[str | None, typer.Option("--ray-address", help="Ray cluster address (default: start a local Ray)")] = None,
+    store: StoreOpt = None,
+    sweep_name: Annotated[str | None, typer.Option("--name", help="sweep name in the store (default: NAME.PRESET, or NAME.PRESET-<hash> for a changed spec)")] = None,
+    base_seed: Annotated[int, typer.Option(help="base seed the run seeds derive from")] = 0,
+    force: Annotated[bool, typer.Option(help="replace a stored sweep of the same --name whose spec differs")] = False,
+    fail_fast: Annotated[bool, typer.Option("--fail-fast", help="stop at the first failed run")] = False,
+    max_runs: Annotated[int, typer.Option("--max-runs", help="refuse plans with more runs than this")] = 20_000,
+    report: Annotated[Path | None, typer.Option(help="HTML report path (default <store>/reports/<sweep>.html)")] = None,
+) -> None:
+    """Run (or resume) one experiment's sweep, store every run, print the verdict."""
+    from theorylab.engine.config import parse_assignments, parse_sweeps
+    from theorylab.engine.executors import make_executor
+    from theorylab.engine.progress import ProgressReporter
+    from theorylab.engine.registry import get_experiment
+    from theorylab.engine.runner import SweepInterrupted, run_sweep
+    from theorylab.engine.store import Store
+    from theorylab.engine.sweep import plan_sweep
+
+    exp = get_experiment(name)
+    overrides = parse_assignments(set_ or [])
+    grid = parse_sweeps(sweep or [])
+    plan_sweep(exp, preset=preset, overrides=overrides, sweep=grid, seeds=seeds, base_seed=base_seed,
+               max_runs=max_runs)  # validate everything before any work or any file
+    ex = make_executor(executor, max_workers=workers, ray_address=ray_address)
+    st = Store(store)
+    n_workers = getattr(ex, "max_workers", 1) or 1
+    progress = ProgressReporter(exp.name, workers=n_workers, budget_s=exp.budget_s)
+    try:
+        with progress:
+            rep = run_sweep(exp, preset=preset, overrides=overrides, sweep=grid, seeds=seeds, base_seed=base_seed,
+                            executor=ex, store=st, name=sweep_name, force=force, fail_fast=fail_fast,
+                            max_runs=max_runs, on_plan=progress.on_plan, on_outcome=progress.on_outcome)
+    except SweepInterrupted as e:
+        getattr(ex, "abort", ex.close)()
+        _interrupted(e)
+    finally:
+        ex.close()
+    _print_report(rep)
+    from theorylab.report import build_entry, write_report
+
+    path = report or st.root / "reports" / f"{rep.name}.html"
+    write_report([build_entry(exp, st, rep.name, rep.results)], path, title=f"theorylab: {exp.name}")
+    _say(f"report: {path}")
+    if not rep.complete:
+        raise typer.Exit(1)
 
 
 @app.command()
 def report(
-    name: Annotated[str | None, typer.Argument(help="sweep or experiment name")] = None,
-    all_: Annotated[bool, typer.Option("--all", help="every stored sweep")] = False,
+    name: Annotated[str | None, typer.Argument(help="sweep or experiment name (its latest sweep)")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="the latest sweep of every experiment and preset")] = False,
     output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write")] = Path("theorylab-report.html"),
     store: StoreOpt = None,
 ) -> None:
-    """Write one self-contained static HTML report."""
-    from theorylab.report import build_entry, write_report
+    """Write one self-contained static HTML report: verdict summary first, then one section per sweep."""
+    from theorylab.engine.runner import resolve_sweep
+    from theorylab.engine.store import Store
+    from theorylab.report import build_entry, latest_sweeps, write_report
 
-    if (name is None) == (not all_):
-        _fail("give a sweep/experiment NAME or --all (not both)")
+    if name is None and not all_:
+        _fail("say which sweeps to report: `theorylab report NAME` (a sweep or experiment name, see "
+              "`theorylab status`) or `theorylab report --all`")
+    if name is not None and all_:
+        _fail("give a NAME or --all, not both")
     st = Store(store)
-    names = st.sweep_names() if all_ else [name]
-    if not names:
-        _fail(f"no stored sweeps in {st.root}")
-    entries = []
-    for n in names:
-        exp, sweep = resolve_sweep(st, n)
-        entries.append(build_entry(exp, st, sweep))
-    write_report(entries, output)
-    out.print(f"report: {output}")
+    if not st.root.exists():
+        _fail(f"no store at {st.root} (run an experiment first, or pass --store)")
+    if all_:
+        names = latest_sweeps(st)
+        if not names:
+            _fail(f"no stored sweeps in {st.root}")
+        pairs = [resolve_sweep(st, n) for n in names]
+    else:
+        pairs = [resolve_sweep(st, name)]
+    write_report([build_entry(exp, st, sweep) for exp, sweep in pairs], output)
+    _say(f"report: {output}")
 
 
 @app.command()
 def reproduce(
-    preset: Annotated[str, typer.Option(help="smoke | quick | full")] = "quick",
+    preset: Annotated[str, typer.Option(help=PRESETS_HELP)] = "quick",
     executor: Annotated[str, typer.Option(help="serial | process | ray")] = "process",
     workers: Annotated[int | None, typer.Option(help="parallel workers (default: all cores)")] = None,
     ray_address: Annotated[str | None, typer.Option("--ray-address")] = None,
@@ -239,40 +240,60 @@ def reproduce(
     output: Annotated[Path, typer.Option("-o", "--output", help="HTML report")] = Path("theorylab-report.html"),
     only: Annotated[list[str] | None, typer.Option(help="restrict to these experiments (repeatable)")] = None,
 ) -> None:
-    """Run every registered claim at a preset and write one report."""
+    """Run every registered experiment at a preset through one queue and write one report."""
+    from theorylab.engine.executors import make_executor
+    from theorylab.engine.progress import ProgressReporter
+    from theorylab.engine.registry import catalog, get_experiment
+    from theorylab.engine.runner import SweepInterrupted, SweepRequest, run_sweeps
+    from theorylab.engine.store import Store
     from theorylab.report import build_entry, write_report
 
-    if executor not in EXECUTORS:
-        _fail(f"unknown executor {executor!r} (allowed: {', '.join(EXECUTORS)})")
-    exps = [get_experiment(n) for n in only] if only else list_experiments()
+    names = list(only) if only else sorted(catalog())
+    exps = [get_experiment(n) for n in names]
+    for e in exps:
+        e.make_config(preset)  # an unknown preset fails here, before any work
+    ex = make_executor(executor, max_workers=workers, ray_address=ray_address)
     st = Store(store)
     t0 = time.time()
-    ex = make_executor(executor, max_workers=workers, ray_address=ray_address)
-    reports: list[SweepReport] = []
+    n_workers = getattr(ex, "max_workers", 1) or 1
+    budget = max((e.budget_s for e in exps), default=0.0)
+    progress = ProgressReporter(f"reproduce --preset {preset}", workers=n_workers, budget_s=budget)
+    reqs = [SweepRequest(e.name, preset, force=True) for e in exps]
     try:
-        with _progress() as progress:
-            for e in exps:
-                reports.append(_run_one(e.name, progress, preset=preset, executor=ex, store=st, force=True))
+        with progress:
+            reports = run_sweeps(reqs, executor=ex, store=st, on_plan=progress.on_plan,
+                                 on_outcome=progress.on_outcome)
+    except SweepInterrupted as e:
+        getattr(ex, "abort", ex.close)()
+        _interrupted(e)
     finally:
         ex.close()
-    entries = [build_entry(get_experiment(r.plan.experiment), st, r.name, r.results) for r in reports]
+    entries = [build_entry(r.experiment, st, r.name, r.results) for r in reports]
     write_report(entries, output, title=f"theorylab reproduce --preset {preset}")
-    t = Table("experiment", "runs", "failed", "verdict", title=f"reproduce --preset {preset} ({time.time() - t0:.0f} s)")
-    for r in reports:
-        v = r.verdict.status if r.verdict else ("check failed" if r.check_error else "no verdict")
-        t.add_row(r.plan.experiment, str(len(r.plan.runs)), str(len(r.failed)), v)
-    out.print(t)
-    out.print(f"report: {output}")
+    elapsed = time.time() - t0
+    for kind, title in (("claim", "claims"), ("instrument", "instrument checks")):
+        rows = [r for r in reports if r.experiment.kind == kind]
+        if not rows:
+            continue
+        t = Table("experiment", "runs", "failed", "verdict", title=f"{title} ({len(rows)})")
+        tally: dict[str, int] = {}
+        for r in rows:
+            v = r.verdict.status if r.verdict else ("check failed" if r.check_error else "no verdict")
+            tally[v] = tally.get(v, 0) + 1
+            t.add_row(Text(r.name), str(len(r.run_ids)), str(len(r.failed)), Text(v))
+        out.print(t)
+        _say(f"{title}: " + ", ".join(f"{k} {v}" for k, v in sorted(tally.items())))
+    _say(f"reproduce --preset {preset}: {elapsed:.0f} s; report: {output}")
     if any(not r.complete for r in reports):
         raise typer.Exit(1)
 
 
-def _register_plugins() -> None:
+def _register_commands() -> None:
     for mod in COMMAND_MODULES:
         importlib.import_module(f"theorylab.commands.{mod}").register(app)
 
 
-_register_plugins()
+_register_commands()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -280,11 +301,11 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="theorylab")
     except TheorylabError as e:
-        err.print(f"[bold red]error:[/] {e}", soft_wrap=True)
+        err.print(Text.assemble(("error: ", "bold red"), str(e)), soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
-        err.print("interrupted: stored runs are kept; rerun the same command to resume")
+        err.print(Text("interrupted: stored runs are kept; run the same command again to resume"))
         sys.exit(130)
 
 
-__all__ = ["app", "default_sweep_name", "main"]
+__all__ = ["app", "main"]

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from theorylab.engine.config import ConfigError, parse_assignments, parse_sweeps
-from theorylab.engine.experiment import UnknownExperimentError, get_experiment
+from theorylab.engine.registry import UnknownExperimentError, get_experiment
 from theorylab.engine.sweep import derive_seed, plan_sweep, run_identity
 
 
@@ -24,9 +24,27 @@ def test_config_is_frozen_and_rejects_unknown_keys():
     assert hash(cfg) == hash(exp.make_config("quick", {"x": 2.0}))
 
 
-def test_unknown_experiment_lists_allowed():
+def test_unknown_experiment_lists_allowed_and_suggests():
     with pytest.raises(UnknownExperimentError, match=r"allowed: .*curse-of-dimensionality"):
         get_experiment("nope")
+    with pytest.raises(UnknownExperimentError, match=r"did you mean 'curse-of-dimensionality'"):
+        get_experiment("curse-of-dimensionalty")
+
+
+def test_swept_values_are_canonical_and_plans_are_capped():
+    exp = get_experiment("toy-noise")
+    a = plan_sweep(exp, preset="smoke", sweep={"n": [1000.0, 20]})
+    b = plan_sweep(exp, preset="smoke", sweep={"n": [1000, 20, 20]})
+    assert a.fingerprint() == b.fingerprint() and [r.run_id for r in a.runs] == [r.run_id for r in b.runs]
+    with pytest.raises(ConfigError, match=r"plans 2,000,000 runs .* above the cap"):
+        plan_sweep(exp, preset="smoke", sweep={"x": list(range(1000))}, seeds=2000)
+
+
+def test_default_sweep_name_follows_the_spec():
+    exp = get_experiment("toy-noise")
+    assert plan_sweep(exp, preset="smoke").spec.default_name(exp) == "toy-noise.smoke"
+    named = plan_sweep(exp, preset="smoke", sweep={"x": [1, 2]}).spec.default_name(exp)
+    assert named.startswith("toy-noise.smoke-") and len(named) == len("toy-noise.smoke-") + 8
 
 
 def test_parse_assignments_and_sweeps():
@@ -78,7 +96,7 @@ def test_plan_rejects_bad_sweeps():
         plan_sweep(exp, sweep={"x": []})
     with pytest.raises(ConfigError, match="both --set and --sweep"):
         plan_sweep(exp, overrides={"x": 1}, sweep={"x": [1, 2]})
-    with pytest.raises(ConfigError, match="seeds must be >= 1"):
+    with pytest.raises(ConfigError, match="seeds must be a positive integer"):
         plan_sweep(exp, seeds=0)
     with pytest.raises(ConfigError, match="n: "):
         plan_sweep(exp, sweep={"n": [1, "lots"]})

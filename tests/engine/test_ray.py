@@ -7,13 +7,14 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="ray is part of the dev extra; CI installs it")
 
-from theorylab.engine.experiment import get_experiment  # noqa: E402
+from theorylab.engine.registry import get_experiment  # noqa: E402
 from theorylab.engine.runner import run_sweep  # noqa: E402
 from theorylab.engine.store import Store  # noqa: E402
 
 
 def _tables(root):
-    res = Store(root).load_results(get_experiment("curse-of-dimensionality"), "curse-of-dimensionality.smoke")
+    (name,) = Store(root).sweep_names()
+    res = Store(root).load_results(get_experiment("curse-of-dimensionality"), name)
     return {k: v.sort_values(["run_id", "dim"]).reset_index(drop=True) for k, v in res.tables.items()}
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from theorylab.engine.experiment import get_experiment
+from theorylab.engine.registry import get_experiment
 from theorylab.engine.store import Store
 
 SWEEP = ["--sweep", "x=1,2,3,4,5,6,7,8", "--set", "sleep_s=0.4", "--seeds", "2", "--preset", "smoke"]
@@ -28,7 +28,8 @@ def _done_runs(store: Path) -> int:
 
 def _tables(store: Path) -> dict[str, pd.DataFrame]:
     st = Store(store)
-    res = st.load_results(get_experiment("toy-noise"), "toy-noise.smoke")
+    (name,) = st.sweep_names()
+    res = st.load_results(get_experiment("toy-noise"), name)
     return {k: v.sort_values(["run_id", v.columns[2]]).reset_index(drop=True) for k, v in res.tables.items()}
 
 

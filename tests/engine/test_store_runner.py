@@ -32,7 +32,7 @@ def test_run_store_load_and_duckdb(store_dir):
     # Rerunning skips everything.
     rep2 = run_sweep("toy-noise", preset="smoke", sweep={"x": [1, 2]}, executor="serial")
     assert rep2.skipped == 4 and rep2.done == 0
-    v = st.verdict("toy-noise.smoke")
+    v = st.verdict(rep.name)
     assert v["status"] == rep.verdict.status
 
 
@@ -63,14 +63,16 @@ def test_fail_fast_stops(store_dir):
     assert rep.stopped_early and rep.done + len(rep.failed) < 6
 
 
-def test_changed_spec_is_refused_unless_forced(store_dir):
-    run_sweep("toy-noise", preset="smoke", sweep={"x": [1]}, executor="serial")
+def test_changed_spec_gets_its_own_name_or_is_refused_under_a_given_name(store_dir):
+    a = run_sweep("toy-noise", preset="smoke", executor="serial")
+    b = run_sweep("toy-noise", preset="smoke", sweep={"x": [1, 2]}, executor="serial")
+    assert a.name == "toy-noise.smoke" and b.name.startswith("toy-noise.smoke-") and b.skipped == 2
+    run_sweep("toy-noise", preset="smoke", sweep={"x": [1]}, executor="serial", name="mine")
     with pytest.raises(StoreError, match=r"different spec.*--force"):
-        run_sweep("toy-noise", preset="smoke", sweep={"x": [1, 2]}, executor="serial")
-    rep = run_sweep("toy-noise", preset="smoke", sweep={"x": [1, 2]}, executor="serial", force=True)
-    assert rep.skipped == 2 and rep.done == 2
-    rep = run_sweep("toy-noise", preset="smoke", sweep={"x": [5]}, executor="serial", name="other")
-    assert rep.done == 2 and set(Store().sweep_names()) == {"toy-noise.smoke", "other"}
+        run_sweep("toy-noise", preset="smoke", sweep={"x": [1, 2]}, executor="serial", name="mine")
+    rep = run_sweep("toy-noise", preset="smoke", sweep={"x": [1, 2]}, executor="serial", name="mine", force=True)
+    assert rep.skipped == 4 and rep.done == 0
+    assert set(Store().sweep_names()) == {"toy-noise.smoke", b.name, "mine"}
 
 
 def test_corrupted_files_name_the_problem(store_dir):
@@ -93,9 +95,9 @@ def test_bad_config_writes_nothing(store_dir):
 
 def test_process_and_serial_give_identical_results(tmp_path):
     kw = {"preset": "smoke", "sweep": {"n_samples": [20000, 25000]}, "seeds": 2}
-    run_sweep("curse-of-dimensionality", executor="serial", store=tmp_path / "a", **kw)
-    run_sweep("curse-of-dimensionality", executor="process", max_workers=2, store=tmp_path / "b", **kw)
-    fa, fb = _frames(Store(tmp_path / "a"), "curse-of-dimensionality.smoke"), _frames(Store(tmp_path / "b"), "curse-of-dimensionality.smoke")
+    ra = run_sweep("curse-of-dimensionality", executor="serial", store=tmp_path / "a", **kw)
+    rb = run_sweep("curse-of-dimensionality", executor="process", max_workers=2, store=tmp_path / "b", **kw)
+    fa, fb = _frames(Store(tmp_path / "a"), ra.name), _frames(Store(tmp_path / "b"), rb.name)
     assert fa.keys() == fb.keys()
     for k in fa:
         pd.testing.assert_frame_equal(fa[k], fb[k])

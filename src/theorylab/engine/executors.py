@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 import time
 import traceback
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import pandas as pd
+from theorylab.engine.config import ConfigError
 
-from theorylab.engine.sweep import RunSpec
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from theorylab.engine.sweep import RunSpec
 
 __all__ = [
     "EXECUTORS",
@@ -51,6 +55,8 @@ class RunOutcome:
 
 
 def _validate_tables(name: str, tables: Any) -> dict[str, pd.DataFrame]:
+    import pandas as pd
+
     if not isinstance(tables, dict) or not tables:
         raise TypeError(f"{name}.run must return a non-empty dict of DataFrames, got {type(tables).__name__}")
     for k, v in tables.items():
@@ -66,22 +72,29 @@ def _threadpools() -> Any:
     return ThreadpoolController()  # finding the BLAS libraries is slow: do it once per process
 
 
+_SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+
+
 def execute_run(spec: RunSpec) -> RunOutcome:
     """Run one planned run in this process with one thread; never raises.
 
-    The experiment is looked up in the registry by name (workers import theorylab afresh).
+    The experiment is looked up in the registry by name (workers import only its module). One
+    BLAS/OpenMP/torch thread: results must not depend on the executor's parallelism (the
+    reduction order of a multi-threaded sum does). torch is limited if it is already loaded, and
+    the OpenMP environment makes a torch first imported inside the run start single-threaded.
     """
-    import torch
-
-    from theorylab.engine.experiment import get_experiment
+    from theorylab.engine.registry import get_experiment
 
     started = time.time()
-    prev_threads = torch.get_num_threads()
+    torch = sys.modules.get("torch")
+    prev_threads = torch.get_num_threads() if torch is not None else None
+    saved_env = {k: os.environ.get(k) for k in _SINGLE_THREAD_ENV}
+    os.environ.update(_SINGLE_THREAD_ENV)
     try:
         exp = get_experiment(spec.experiment)
-        # One thread: results must not depend on the executor's parallelism (reduction order).
         with _threadpools().limit(limits=1):
-            torch.set_num_threads(1)
+            if torch is not None:
+                torch.set_num_threads(1)
             tables = _validate_tables(spec.experiment, exp.run(spec.config, spec.seed))
         return RunOutcome(spec.run_id, "done", tables, None, started, time.time(), platform.node(), os.getpid())
     except Exception:
@@ -90,7 +103,14 @@ def execute_run(spec: RunSpec) -> RunOutcome:
             platform.node(), os.getpid(),
         )
     finally:
-        torch.set_num_threads(prev_threads)
+        for k, v in saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            torch.set_num_threads(prev_threads or os.cpu_count() or 1)
 
 
 class Executor(Protocol):
@@ -117,8 +137,11 @@ class SerialExecutor:
 
 
 def _worker_init() -> None:
-    # Workers are single-threaded; the pool provides the parallelism.
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    # Ctrl-C reaches the whole process group: the driver handles it and shuts the pool down;
+    # workers ignore it instead of printing a KeyboardInterrupt traceback each.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 _DIED = "worker process died while running this run (killed, crashed or out of memory)"
@@ -135,6 +158,8 @@ class ProcessExecutor:
     name = "process"
 
     def __init__(self, max_workers: int | None = None) -> None:
+        if max_workers is not None and max_workers < 1:
+            raise ConfigError(f"--workers must be a positive integer, got {max_workers}")
         self.max_workers = max_workers or os.cpu_count() or 1
         self._pool: Any = None
 
@@ -142,6 +167,10 @@ class ProcessExecutor:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
+        # Spawned workers inherit the environment: single-threaded BLAS/OpenMP from their first
+        # import (setting it inside a worker after numpy is loaded has no effect).
+        for k, v in _SINGLE_THREAD_ENV.items():
+            os.environ.setdefault(k, v)
         return ProcessPoolExecutor(self.max_workers, mp_context=mp.get_context("spawn"), initializer=_worker_init)
 
     def map_unordered(self, specs: Iterable[RunSpec]) -> Iterator[RunOutcome]:
@@ -193,6 +222,15 @@ class ProcessExecutor:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
+    def abort(self) -> None:
+        """Stop now (Ctrl-C): terminate the workers; runs in flight are lost, none is recorded."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        for p in list(getattr(pool, "_processes", {}).values()):
+            p.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+
 
 class RayExecutor:
     """Ray tasks: connects to ``address`` (a running cluster) or starts a local instance.
@@ -241,11 +279,11 @@ EXECUTORS = ("serial", "process", "ray")
 
 
 def make_executor(name: str, *, max_workers: int | None = None, ray_address: str | None = None) -> Executor:
-    """Build an executor by name; ``ValueError`` lists the allowed names."""
+    """Build an executor by name; :class:`ConfigError` lists the allowed names."""
     if name == "serial":
         return SerialExecutor()
     if name == "process":
         return ProcessExecutor(max_workers)
     if name == "ray":
         return RayExecutor(ray_address, max_workers)
-    raise ValueError(f"unknown executor {name!r} (allowed: {', '.join(EXECUTORS)})")
+    raise ConfigError(f"unknown executor {name!r} (allowed: {', '.join(EXECUTORS)})")

@@ -27,17 +27,23 @@ import uuid
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from theorylab import __version__
+from theorylab._lazy import lazy_module
+from theorylab.engine.checks import Verdict
 from theorylab.engine.config import canonical_json
-from theorylab.engine.executors import RunOutcome
-from theorylab.engine.experiment import Experiment, Results, Verdict
-from theorylab.engine.results import annotate, assemble
-from theorylab.engine.sweep import Plan, RunSpec
+from theorylab.engine.results import Results, annotate, assemble
+from theorylab.engine.sweep import Plan, RunSpec, SweepSpec
 from theorylab.errors import TheorylabError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from theorylab.engine.executors import RunOutcome
+    from theorylab.engine.experiment import Experiment
+
+pd = lazy_module("pandas")
 
 __all__ = ["Store", "StoreError", "default_root", "versions"]
 
@@ -67,16 +73,24 @@ def _git_sha() -> str | None:
 
 @lru_cache(maxsize=1)
 def versions() -> dict[str, Any]:
-    """Versions that identify the software a run used (python, numpy, torch, platform, git)."""
-    import numpy
-    import torch
+    """Versions that identify the software a run used (python, numpy, torch, platform, git).
+
+    Read from package metadata: the driver never imports torch just to name its version.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    def ver(pkg: str) -> str | None:
+        try:
+            return version(pkg)
+        except PackageNotFoundError:
+            return None
 
     return {
         "theorylab": __version__,
         "python": sys.version.split()[0],
-        "numpy": numpy.__version__,
-        "torch": torch.__version__,
-        "pandas": pd.__version__,
+        "numpy": ver("numpy"),
+        "torch": ver("torch"),
+        "pandas": ver("pandas"),
         "platform": platform.platform(),
         "git_sha": _git_sha(),
     }
@@ -232,24 +246,26 @@ class Store:
         return n
 
     # -- sweeps ---------------------------------------------------------------------------------
-    def save_sweep(self, name: str, plan: Plan, *, force: bool = False) -> None:
+    def save_sweep(self, name: str, plan: Plan, *, force: bool = False, run_ids: list[str] | None = None) -> None:
         """Record the sweep ``name``; refuse if it exists with a different spec unless ``force``."""
         path = self.sweep_path(name)
+        spec = plan.spec
         if path.exists():
             old = _read_json(path)
-            if old.get("fingerprint") != plan.fingerprint() and not force:
+            if old.get("fingerprint") != spec.fingerprint() and not force:
+                was = SweepSpec.from_json(old["spec"]).describe() if "spec" in old else "?"
                 raise StoreError(
-                    f"sweep {name!r} in {self.root} was planned with a different spec "
-                    f"(was {canonical_json(_spec_summary(old.get('spec', {})))}, now "
-                    f"{canonical_json(_spec_summary(plan.spec))}); rerun with --force to replace it "
-                    "or --name to start another sweep"
+                    f"sweep {name!r} in {self.root} was planned with a different spec (was: {was}; "
+                    f"now: {spec.describe()}); leave out --name to store it under its own name, "
+                    "or add --force to replace it"
                 )
+        ids = run_ids if run_ids is not None else [r.run_id for r in plan.iter_runs()]
         record = {
             "name": name,
-            "experiment": plan.experiment,
-            "spec": plan.spec,
-            "fingerprint": plan.fingerprint(),
-            "run_ids": [r.run_id for r in plan.runs],
+            "experiment": spec.experiment,
+            "spec": spec.to_json(),
+            "fingerprint": spec.fingerprint(),
+            "run_ids": ids,
             "created": time.time(),
             "version": __version__,
         }
@@ -258,7 +274,8 @@ class Store:
             db.execute(
                 "INSERT OR REPLACE INTO sweeps(name, experiment, spec_json, fingerprint, n_runs, created)"
                 " VALUES (?,?,?,?,?,?)",
-                (name, plan.experiment, canonical_json(plan.spec), plan.fingerprint(), len(plan.runs), record["created"]),
+                (name, spec.experiment, canonical_json(record["spec"]), record["fingerprint"], len(ids),
+                 record["created"]),
             )
 
     def sweep(self, name: str) -> dict[str, Any]:
@@ -272,28 +289,29 @@ class Store:
         d = self.root / "sweeps"
         return sorted(p.stem for p in d.glob("*.json")) if d.exists() else []
 
-    def latest_sweep(self, experiment: str) -> str | None:
-        """The most recently planned sweep of ``experiment``, or None."""
+    def sweeps(self) -> dict[str, dict[str, Any]]:
+        """Every stored sweep record, by name (each file read once)."""
+        return {n: self.sweep(n) for n in self.sweep_names()}
+
+    def latest_sweep(self, experiment: str, preset: str | None = None) -> str | None:
+        """The most recently planned sweep of ``experiment`` (of ``preset`` if given), or None."""
         best, t = None, -1.0
-        for n in self.sweep_names():
-            rec = self.sweep(n)
-            if rec.get("experiment") == experiment and rec.get("created", 0) > t:
+        for n, rec in self.sweeps().items():
+            if rec.get("experiment") != experiment:
+                continue
+            if preset is not None and rec.get("spec", {}).get("preset") != preset:
+                continue
+            if rec.get("created", 0) > t:
                 best, t = n, rec.get("created", 0)
         return best
 
     def sweep_runs(self, name: str, record: Mapping[str, Any] | None = None) -> list[RunSpec]:
         """The planned runs of sweep ``name``, re-planned from its stored spec."""
-        from theorylab.engine.experiment import get_experiment
-        from theorylab.engine.sweep import plan_sweep
+        from theorylab.engine.registry import get_experiment
 
         rec = record if record is not None else self.sweep(name)
-        spec = rec["spec"]
         exp = get_experiment(rec["experiment"])
-        plan = plan_sweep(
-            exp, preset=spec["preset"], overrides=spec["overrides"], sweep=spec["sweep"],
-            seeds=spec["seeds"], base_seed=spec["base_seed"],
-        )
-        return list(plan.runs)
+        return list(Plan(exp, SweepSpec.from_json(rec["spec"])).iter_runs())
 
     def load_results(self, experiment: Experiment, name: str, runs: Iterable[RunSpec] | None = None) -> Results:
         """Results of the done runs of sweep ``name`` (failed and missing runs are left out)."""
@@ -304,7 +322,36 @@ class Store:
             state, m = self.run_state(spec.experiment, spec.run_id)
             if state == "done":
                 loaded.append((spec, "done", self.read_tables(spec.experiment, spec.run_id, m)))
-        return assemble(experiment, loaded, tuple(rec["spec"].get("sweep", {})))
+        return assemble(experiment.name, loaded, tuple(rec["spec"].get("sweep", {})))
+
+    def status(self) -> list[dict[str, Any]]:
+        """Per sweep: planned, done, failed (with each error's last line and config point), missing,
+        and the stored verdict. Reads only JSON: no experiment is imported, nothing is written."""
+        rows = []
+        for name, rec in self.sweeps().items():
+            exp = rec["experiment"]
+            done = failed = missing = 0
+            errors = []
+            for rid in rec.get("run_ids", []):
+                state, m = self.run_state(exp, rid)
+                if state == "missing":
+                    missing += 1
+                elif state == "done":
+                    done += 1
+                else:
+                    failed += 1
+                    last = [ln for ln in ((m or {}).get("error") or "failed").strip().splitlines() if ln.strip()]
+                    point = ", ".join(f"{k}={v}" for k, v in ((m or {}).get("point") or {}).items())
+                    errors.append({"run_id": rid, "seed": (m or {}).get("seed"), "point": point,
+                                   "error": last[-1] if last else "failed"})
+            v = self.verdict(name)
+            spec = rec.get("spec", {})
+            rows.append({
+                "sweep": name, "experiment": exp, "preset": spec.get("preset"),
+                "planned": len(rec.get("run_ids", [])), "done": done, "failed": failed, "missing": missing,
+                "verdict": (v or {}).get("status"), "kind": (v or {}).get("kind"), "errors": errors,
+            })
+        return rows
 
     # -- verdicts ---------------------------------------------------------------------------------
     def save_verdict(self, name: str, verdict: Verdict, extra: Mapping[str, Any] | None = None) -> None:
@@ -379,10 +426,6 @@ class Store:
             return True
         except (StoreError, sqlite3.DatabaseError):
             return False
-
-
-def _spec_summary(spec: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: spec.get(k) for k in ("preset", "overrides", "sweep", "seeds", "base_seed")}
 
 
 def _pid_alive(pid: int) -> bool:

@@ -20,10 +20,22 @@ import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from theorylab.engine.experiment import Experiment, Results
+from theorylab.engine.experiment import Experiment
+from theorylab.engine.results import Results
 from theorylab.engine.store import Store, versions
 
-__all__ = ["ReportEntry", "build_entry", "render_report", "write_report"]
+__all__ = ["ReportEntry", "build_entry", "latest_sweeps", "render_report", "write_report"]
+
+
+def latest_sweeps(store: Store) -> list[str]:
+    """The most recent sweep of every (experiment, preset) in ``store``, sorted by experiment."""
+    best: dict[tuple[str, str], tuple[float, str]] = {}
+    for name, rec in store.sweeps().items():
+        key = (rec.get("experiment", "?"), rec.get("spec", {}).get("preset", "?"))
+        t = float(rec.get("created", 0))
+        if key not in best or t > best[key][0]:
+            best[key] = (t, name)
+    return [best[k][1] for k in sorted(best)]
 
 
 @dataclass
@@ -82,7 +94,7 @@ def build_entry(experiment: Experiment, store: Store, sweep: str, results: Resul
     res = results if results is not None else store.load_results(experiment, sweep)
     entry = ReportEntry(
         experiment=experiment.describe(), sweep=sweep, verdict=store.verdict(sweep),
-        n_runs=res.n_runs, n_seeds=res.n_seeds, spec=rec.get("spec", {}),
+        n_runs=res.n_runs, n_seeds=res.n_replicates, spec=rec.get("spec", {}),
     )
     planned = len(rec.get("run_ids", []))
     if res.n_runs < planned:
