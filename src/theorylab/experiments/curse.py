@@ -245,7 +245,7 @@ class CurseOfDimensionality(Experiment):
         lo = np.array([e.lo for e in ball.estimate])
         hi = np.array([e.hi for e in ball.estimate])
         ok = est > 0
-        ax.errorbar(d[ok], est[ok], yerr=[est[ok] - lo[ok], hi[ok] - est[ok]], fmt="o", color="C0",
+        ax.errorbar(d[ok], est[ok], yerr=np.maximum([est[ok] - lo[ok], hi[ok] - est[ok]], 0), fmt="o", color="C0",
                     label="Monte Carlo, pooled (95% Wilson)")
         ax.set_xlabel("dimension d")
         ax.set_ylabel("fraction of the unit cube inside the ball")
