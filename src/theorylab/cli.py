@@ -55,9 +55,11 @@ def _say(text: str, style: str | None = None) -> None:
 @app.command("list")
 def list_cmd(as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False) -> None:
     """Every registered experiment: kind (claim or instrument), claim and source."""
-    from theorylab.engine.registry import catalog
+    from theorylab.engine.registry import broken_entries, catalog
 
     infos = sorted(catalog().values(), key=lambda i: (i.kind != "claim", i.name))
+    for why in broken_entries().values():
+        err.print(Text(f"warning: skipped {why}"), soft_wrap=True)
     if as_json:
         typer.echo(json.dumps([i.as_dict() for i in infos], indent=2))
         return

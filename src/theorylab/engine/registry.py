@@ -32,6 +32,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "ExperimentInfo",
     "UnknownExperimentError",
+    "broken_entries",
     "catalog",
     "get_experiment",
     "get_info",
@@ -180,7 +181,11 @@ def _catalog(plugins: tuple[str, ...]) -> dict[str, ExperimentInfo]:
         meta = (parsed[module] or {}).get(cls)
         dist = getattr(getattr(ep, "dist", None), "name", None) or "?"
         if meta is None:  # attributes that are not literals: import to read them
-            meta = _imported_meta(module, cls)
+            try:
+                meta = _imported_meta(module, cls)
+            except Exception as e:  # a broken plugin must not take the whole lab down
+                _BROKEN[ep.name] = f"entry point {ep.name} = {ep.value} ({dist}): {type(e).__name__}: {e}"
+                continue
         if meta["name"] != ep.name:
             raise TheorylabError(
                 f"entry point {ep.name!r} -> {ep.value} names a class whose name is {meta['name']!r}"
@@ -258,6 +263,13 @@ def get_info(name: str) -> ExperimentInfo:
 
 
 _INSTANCES: dict[str, Experiment] = {}
+_BROKEN: dict[str, str] = {}
+
+
+def broken_entries() -> dict[str, str]:
+    """Entry points that could not be read (name -> why); they are left out of the catalog."""
+    catalog()
+    return dict(_BROKEN)
 
 
 def get_experiment(name: str) -> Experiment:
