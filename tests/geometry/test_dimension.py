@@ -95,7 +95,7 @@ def test_duplicates_removed_and_errors():
         IntrinsicDimension("pca").fit(X)
     with pytest.raises(DimensionError, match="NaN"):
         IntrinsicDimension().fit(np.full((10, 3), np.nan))
-    with pytest.raises(DimensionError, match="2-D"):
+    with pytest.raises(DimensionError, match="2D array"):
         IntrinsicDimension().fit(np.zeros(10))
     with pytest.raises(DimensionError, match="k must"):
         IntrinsicDimension("mle", k=1).fit(X)

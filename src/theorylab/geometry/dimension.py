@@ -69,15 +69,15 @@ class DimensionError(TheorylabError, ValueError):
     """Data or parameters an intrinsic-dimension estimator cannot use."""
 
 
-def _check_X(X: Any, min_rows: int = 3) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2:
-        raise DimensionError(f"X must be a 2-D array (n_points, n_features), got shape {X.shape}")
-    if X.shape[0] < min_rows or X.shape[1] < 1:
-        raise DimensionError(f"X needs at least {min_rows} points and 1 feature, got shape {X.shape}")
-    if not np.isfinite(X).all():
-        raise DimensionError("X contains NaN or inf")
-    return X
+def _check_X(X: Any, min_rows: int = 3, estimator: Any = None, min_features: int = 1) -> np.ndarray:
+    """scikit-learn's validation (its messages), raised as :class:`DimensionError` (a ValueError)."""
+    from sklearn.utils.validation import check_array, validate_data
+
+    try:
+        kw = {"dtype": np.float64, "ensure_min_samples": min_rows, "ensure_min_features": min_features}
+        return validate_data(estimator, X, **kw) if estimator is not None else check_array(X, **kw)
+    except ValueError as e:
+        raise DimensionError(str(e)) from None
 
 
 def knn_distances(X: np.ndarray, k: int, n_jobs: int | None = None) -> np.ndarray:
@@ -236,9 +236,8 @@ class IntrinsicDimension(BaseEstimator):
     def fit(self, X: Any, y: Any = None) -> IntrinsicDimension:
         """Estimate the intrinsic dimension of the rows of ``X`` (n_points, n_features)."""
         self._validate_params()
-        X = _check_X(X)
-        if self.method != "mle" and X.shape[1] < 2:
-            raise DimensionError(f"method {self.method!r} (scikit-dimension) needs at least 2 features, got 1")
+        # scikit-dimension's estimators need ≥ 2 features; every kNN estimator ≥ 3 points
+        X = _check_X(X, 3, self, min_features=1 if self.method == "mle" else 2)
         # repeated points give zero neighbour distances (log 0 in kNN estimators): drop them,
         # keeping first occurrences in the original order; rows compared as raw bytes (fast)
         rows = np.ascontiguousarray(X).view(np.dtype((np.void, X.dtype.itemsize * X.shape[1]))).ravel()
@@ -247,7 +246,6 @@ class IntrinsicDimension(BaseEstimator):
             raise DimensionError(f"X has only {len(first)} distinct points")
         self.n_duplicates_ = len(X) - len(first)
         Xu = X if len(first) == len(X) else X[np.sort(first)]
-        self.n_features_in_ = X.shape[1]
         self.dimension_, self.dimension_k_, self.dimension_pw_ = self._estimate(Xu, with_pw=True)
         self.bootstrap_ = np.empty(0)
         self.interval_ = None
@@ -261,10 +259,6 @@ class IntrinsicDimension(BaseEstimator):
             a = (1 - self.ci) / 2
             self.interval_ = (float(np.quantile(self.bootstrap_, a)), float(np.quantile(self.bootstrap_, 1 - a)))
         return self
-
-    def fit_transform(self, X: Any, y: Any = None) -> float:
-        """Fit and return ``dimension_``."""
-        return self.fit(X).dimension_
 
 
 def concentration_dimension(X: Any, *, n_anchors: int = 32, seed: int = 0) -> float:

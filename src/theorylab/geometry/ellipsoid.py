@@ -15,8 +15,10 @@ Data that do not span R^d are first projected onto their affine hull.
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 
-from theorylab.geometry.hull import GeometryError, _affine_basis, as_points, check_pair
+from theorylab.geometry.hull import GeometryError, _affine_basis, check_pair
 
 __all__ = ["MinVolumeEllipsoid", "mvee"]
 
@@ -103,7 +105,11 @@ def mvee(
     return c, A, u, float(gap), it
 
 
-class MinVolumeEllipsoid:
+class EllipsoidNotFittedError(GeometryError, NotFittedError):
+    """``contains`` / ``mahalanobis`` before ``fit`` (scikit-learn's NotFittedError, and ours)."""
+
+
+class MinVolumeEllipsoid(BaseEstimator):
     """Minimum-volume ellipsoid enclosing training points (Todd–Yildirim with away steps).
 
     Parameters
@@ -139,8 +145,15 @@ class MinVolumeEllipsoid:
         self.max_iter = max_iter
         self.rank_tol = rank_tol
 
-    def fit(self, X: np.ndarray) -> MinVolumeEllipsoid:
-        X = as_points(X, "training points")
+    def fit(self, X: np.ndarray, y: object = None) -> MinVolumeEllipsoid:
+        """Fit the ellipsoid to the rows of ``X`` (N, d); ``y`` is ignored."""
+        from sklearn.utils.validation import validate_data
+
+        try:  # scikit-learn's checks and messages (sparse, complex, NaN, empty), as GeometryError
+            X = validate_data(self, X, dtype=np.float64, ensure_min_samples=1)
+        except ValueError as e:
+            raise GeometryError(f"training points: {e}") from None
+        X = np.ascontiguousarray(X)
         if not (self.tol > 0 and self.max_iter >= 1):
             raise GeometryError(f"need tol > 0 and max_iter ≥ 1, got {self.tol}, {self.max_iter}")
         self.mean_ = X.mean(axis=0)
@@ -181,4 +194,4 @@ class MinVolumeEllipsoid:
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "shape_"):
-            raise GeometryError("MinVolumeEllipsoid is not fitted: call fit(X) first")
+            raise EllipsoidNotFittedError("MinVolumeEllipsoid is not fitted: call fit(X) first")

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linprog, nnls
 
+from theorylab import arrays as _arrays
 from theorylab.errors import TheorylabError
 
 __all__ = [
@@ -45,44 +46,18 @@ __all__ = [
     "in_hull_lp",
 ]
 
-_STAGES = ("affine", "box", "hyperplane", "solver", "lp")
-
-
 class GeometryError(TheorylabError, ValueError):
     """Arrays that cannot be used: wrong shape, NaN/inf, empty, mismatched widths."""
 
 
 def as_points(X: np.ndarray, what: str, *, allow_empty: bool = False) -> np.ndarray:
     """``X`` as a C-contiguous float64 (n, d) array, or :class:`GeometryError` naming the problem."""
-    X = np.asarray(X)
-    if X.ndim != 2:
-        raise GeometryError(f"{what}: expected a 2-D array (n, d), got shape {X.shape}")
-    if X.shape[0] == 0 and not allow_empty:
-        raise GeometryError(f"{what}: empty (0 points)")
-    if X.shape[1] == 0:
-        raise GeometryError(f"{what}: points have 0 coordinates")
-    if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
-        raise GeometryError(f"{what}: non-numeric dtype {X.dtype}")
-    X = np.ascontiguousarray(X, dtype=np.float64)
-    bad = ~np.isfinite(X)
-    if bad.any():
-        r, c = np.argwhere(bad)[0]
-        raise GeometryError(f"{what}: {int(bad.sum())} NaN/inf values (first at row {r}, column {c})")
-    return X
+    return _arrays.as_points(X, what, min_rows=0 if allow_empty else 1, error=GeometryError)
 
 
 def check_pair(X: np.ndarray, Q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Validate training points (N, d) and queries (M, d) with the same width."""
-    X = as_points(X, "training points")
-    Q = np.asarray(Q)
-    if Q.ndim == 1 and Q.shape[0] == X.shape[1]:
-        Q = Q[None, :]
-    Q = as_points(Q, "queries", allow_empty=True)
-    if Q.shape[1] != X.shape[1]:
-        raise GeometryError(
-            f"queries have {Q.shape[1]} coordinates but training points have {X.shape[1]}"
-        )
-    return X, Q
+    return _arrays.check_pair(X, Q, error=GeometryError)
 
 
 @dataclass(frozen=True)
@@ -142,12 +117,6 @@ class HullResult:
             if s.size:
                 out[i] = w @ X[s]
         return out
-
-    def dense_weights(self, i: int, n_points: int) -> np.ndarray:
-        """Convex weights of query ``i`` (or of its projection) as a dense (N,) vector."""
-        lam = np.zeros(n_points)
-        lam[self.support[i]] = self.weights[i]
-        return lam
 
 
 # -- the affine hull ---------------------------------------------------------------------------
@@ -394,10 +363,9 @@ def in_hull(
     Z = (Xc @ V) / scale  # (N, r), radius ~1 for conditioning of the NNLS
     if batch is None:
         batch = int(min(2048, max(16, 20_000_000 // n)))
+    frame = _Frame(X, Xc, Z, V, lam, mu, scale, tol, max_iter)
     parts = [
-        _in_hull_block(X, Xc, Z, V, lam, mu, scale, Q[i : i + batch],
-                       None if exclude is None else exclude[i : i + batch],
-                       tol, distance, max_iter)
+        _in_hull_block(frame, Q[i : i + batch], None if exclude is None else exclude[i : i + batch], distance)
         for i in range(0, M, batch)
     ]
     if not parts:
@@ -425,84 +393,115 @@ def _max_excluding(S: np.ndarray, exclude: np.ndarray | None) -> np.ndarray:
     return S.max(axis=0) if S.shape[0] > 0 else np.full(S.shape[1], -np.inf)
 
 
-def _in_hull_block(X, Xc, Z, V, lam, mu, scale, Q, exclude, tol, want_distance, max_iter) -> dict:
-    n, d = X.shape
-    m = Q.shape[0]
-    r = V.shape[1]
-    Qc = Q - mu
-    inside = np.zeros(m, bool)
-    decided = np.zeros(m, bool)
-    lower = np.zeros(m)
-    normal = np.full((m, d), np.nan)
-    offset = np.full(m, np.nan)
-    stage = np.full(m, "", dtype="<U10")
+@dataclass
+class _Frame:
+    """The training points in the coordinates every stage shares (built once per call)."""
 
-    def take(idx: np.ndarray, A: np.ndarray, name: str) -> None:
+    X: np.ndarray  # (N, d) original points
+    Xc: np.ndarray  # (N, d) centred
+    Z: np.ndarray  # (N, r) in the affine basis, scaled to radius ~1
+    V: np.ndarray  # (d, r) orthonormal basis of the affine hull's directions
+    lam: np.ndarray  # (r,) squared singular values along V
+    mu: np.ndarray  # (d,) the mean
+    scale: float  # the data radius (data units)
+    tol: float  # inside tolerance (data units)
+    max_iter: int
+
+
+class _Block:
+    """One block of queries through the five stages of :func:`in_hull` (module docstring).
+
+    Each stage decides some queries and records a verified certificate; ``result`` packs them.
+    """
+
+    def __init__(self, f: _Frame, Q: np.ndarray, exclude: np.ndarray | None, want_distance: bool) -> None:
+        m, d = Q.shape
+        self.f, self.Q, self.exclude, self.want_distance = f, Q, exclude, want_distance
+        self.Qc = Q - f.mu
+        self.inside = np.zeros(m, bool)
+        self.decided = np.zeros(m, bool)
+        self.lower = np.zeros(m)
+        self.normal = np.full((m, d), np.nan)
+        self.offset = np.full(m, np.nan)
+        self.stage = np.full(m, "", dtype="<U10")
+        self.support: list[np.ndarray] = [np.empty(0, np.int64)] * m
+        self.weights: list[np.ndarray] = [np.empty(0)] * m
+        self.dist = np.full(m, np.nan)
+        self.resid = np.full(m, np.nan)
+        self.certified = np.zeros(m, bool)
+        self.zq = (self.Qc @ f.V) / f.scale  # queries in the affine basis
+        self.res = self.Qc - (self.zq * f.scale) @ f.V.T  # off-subspace residuals
+        self.rn = np.linalg.norm(self.res, axis=1)
+
+    def take(self, idx: np.ndarray, A: np.ndarray, name: str) -> None:
         """Record verified hyperplane certificates A (len(idx), d) with margin > tol."""
         A = A / np.linalg.norm(A, axis=1, keepdims=True)
-        b = _max_excluding(Xc @ A.T, None if exclude is None else exclude[idx])
-        margin = np.einsum("ij,ij->i", Qc[idx], A) - b
-        ok = (margin > tol) & (margin > lower[idx])
+        b = _max_excluding(self.f.Xc @ A.T, None if self.exclude is None else self.exclude[idx])
+        margin = np.einsum("ij,ij->i", self.Qc[idx], A) - b
+        ok = (margin > self.f.tol) & (margin > self.lower[idx])
         sel = idx[ok]
-        first = ~decided[sel]
-        lower[sel] = margin[ok]
-        normal[sel] = A[ok]
-        offset[sel] = b[ok] + A[ok] @ mu
-        stage[sel[first]] = name
-        decided[sel] = True
+        first = ~self.decided[sel]
+        self.lower[sel] = margin[ok]
+        self.normal[sel] = A[ok]
+        self.offset[sel] = b[ok] + A[ok] @ self.f.mu
+        self.stage[sel[first]] = name
+        self.decided[sel] = True
 
-    # 1. affine-hull residual
-    zq = (Qc @ V) / scale
-    res = Qc - (zq * scale) @ V.T
-    rn = np.linalg.norm(res, axis=1)
-    idx = np.flatnonzero(rn > tol)
-    if idx.size:
-        take(idx, res[idx], "affine")
-    # 2. bounding box: the most violated coordinate gives normal ±e_k
-    idx = np.flatnonzero(~decided)
-    if idx.size:
-        if exclude is None:
+    def affine_stage(self) -> None:
+        """1. A residual off the affine hull of the data certifies "outside"."""
+        idx = np.flatnonzero(self.rn > self.f.tol)
+        if idx.size:
+            self.take(idx, self.res[idx], "affine")
+
+    def box_stage(self) -> None:
+        """2. Bounding box: the most violated coordinate gives the normal ±e_k."""
+        idx = np.flatnonzero(~self.decided)
+        if not idx.size:
+            return
+        Xc, ex_all = self.f.Xc, self.exclude
+        n, d = Xc.shape
+        if ex_all is None:
             hi = np.broadcast_to(Xc.max(axis=0), (idx.size, d))
             lo = np.broadcast_to(Xc.min(axis=0), (idx.size, d))
         else:  # per-query box without the excluded point: top-2 per coordinate
             srt = np.sort(Xc, axis=0) if n > 1 else np.vstack([Xc, Xc])
-            ex = exclude[idx]
+            ex = ex_all[idx]
             xe = Xc[np.maximum(ex, 0)]
             hi = np.where((ex[:, None] >= 0) & (xe >= srt[-1]), srt[-2], srt[-1])
             lo = np.where((ex[:, None] >= 0) & (xe <= srt[0]), srt[1], srt[0])
-        up, down = Qc[idx] - hi, lo - Qc[idx]
+        up, down = self.Qc[idx] - hi, lo - self.Qc[idx]
         over = np.maximum(up, down)
         k = over.argmax(axis=1)
-        bad = over[np.arange(idx.size), k] > tol
+        bad = over[np.arange(idx.size), k] > self.f.tol
         if bad.any():
             sel, kk = idx[bad], k[bad]
             rows = np.arange(sel.size)
             A = np.zeros((sel.size, d))
             # +1 when above the maximum, −1 when below the minimum
             A[rows, kk] = np.where(up[bad][rows, kk] >= down[bad][rows, kk], 1.0, -1.0)
-            take(sel, A, "box")
-    # 3. whitened and plain hyperplanes through the query's direction
-    idx = np.flatnonzero(~decided)
-    if idx.size and r > 0:
-        zi = zq[idx] * scale
-        for A in ((zi / lam) @ V.T, zi @ V.T):
+            self.take(sel, A, "box")
+
+    def hyperplane_stage(self) -> None:
+        """3. Whitened and plain hyperplanes through the query's direction."""
+        idx = np.flatnonzero(~self.decided)
+        if not idx.size or self.f.V.shape[1] == 0:
+            return
+        zi = self.zq[idx] * self.f.scale
+        for A in ((zi / self.f.lam) @ self.f.V.T, zi @ self.f.V.T):
             good = np.linalg.norm(A, axis=1) > 0
             if good.any():
-                take(idx[good], A[good], "hyperplane")
-    # 4. exact solver on what is left (and, for distances, on everything outside)
-    todo = np.flatnonzero(~decided | (want_distance & decided))
-    support = [np.empty(0, np.int64)] * m
-    weights = [np.empty(0)] * m
-    dist = np.full(m, np.nan)
-    resid = np.full(m, np.nan)
-    certified = decided.copy()
-    if todo.size:
-        zt = zq[todo]
+                self.take(idx[good], A[good], "hyperplane")
+
+    def _initial_sets(self, todo: np.ndarray) -> list[np.ndarray]:
+        """Working sets to start column generation: the best-scoring points per direction."""
+        f = self.f
+        n, r = f.Z.shape
+        zt = self.zq[todo]
         if r > 0:
-            lamz = lam / scale**2
-            scores = Z @ np.vstack([zt / lamz, zt]).T  # whitened and plain scores
+            lamz = f.lam / f.scale**2
+            scores = f.Z @ np.vstack([zt / lamz, zt]).T  # whitened and plain scores
         k0 = min(n, max(2 * (r + 1), 16))
-        ex_t = None if exclude is None else exclude[todo]
+        ex_t = None if self.exclude is None else self.exclude[todo]
         init = []
         for a in range(todo.size):
             if r == 0:
@@ -518,72 +517,101 @@ def _in_hull_block(X, Xc, Z, V, lam, mu, scale, Q, exclude, tol, want_distance, 
                 if cand.size == 0:
                     cand = np.array([0 if ex_t[a] != 0 else 1])
             init.append(cand)
-        sup, wts, P, _ = _solve(Z, zt, init, ex_t, tol / scale, max_iter, add=max(r + 1, 8))
+        return init
+
+    def solver_stage(self) -> None:
+        """4. Exact column generation on what is left (and, for distances, on all outside)."""
+        f = self.f
+        self.certified = self.decided.copy()
+        todo = np.flatnonzero(~self.decided | (self.want_distance & self.decided))
+        if not todo.size:
+            return
+        ex_t = None if self.exclude is None else self.exclude[todo]
+        r = f.V.shape[1]
+        sup, wts, P, _ = _solve(f.Z, self.zq[todo], self._initial_sets(todo), ex_t, f.tol / f.scale,
+                                f.max_iter, add=max(r + 1, 8))
         for a, j in enumerate(todo):
-            p = P[a] * scale
-            pn = float(np.linalg.norm(p))
-            if np.sqrt(pn**2 + rn[j] ** 2) <= tol and not decided[j]:
-                # inside candidate: verify the convex weights on the original points
-                S, w = sup[a], wts[a]
-                w = w / w.sum()
-                rr = float(np.linalg.norm(w @ X[S] - Q[j]))
-                if rr <= tol and (exclude is None or exclude[j] not in S):
-                    inside[j], decided[j], certified[j] = True, True, True
-                    support[j], weights[j], resid[j] = S, w, rr
-                    lower[j], dist[j], stage[j] = 0.0, 0.0, "solver"
-                continue
-            # outside: normal from the projection (plus the off-subspace residual)
-            A = res[j] - p @ V.T
-            nA = float(np.linalg.norm(A))
-            if nA == 0.0:
-                continue
-            if want_distance:
-                S, w = sup[a], wts[a]
-                w = w / w.sum()
-                dist[j] = float(np.linalg.norm(w @ X[S] - Q[j]))  # upper bound = exact
-                support[j], weights[j] = S, w  # convex weights of the nearest hull point
-            before = decided[j]
-            take(np.array([j]), A[None, :], "solver")
-            if not decided[j]:
-                # near the boundary the NNLS direction is too coarse (its error ~eps/distance):
-                # recompute the face and its normal in the original coordinates
-                nrm = _polish_face(X, sup[a], Q[j], None if exclude is None else int(exclude[j]))
-                if nrm is not None:
-                    take(np.array([j]), nrm[None, :], "solver")
-            if decided[j] and not before:
-                certified[j] = True
-            if want_distance and decided[j]:
-                # the exact projection also certifies the lower bound; keep the larger
-                dist[j] = max(dist[j], lower[j])
-    # 5. the LP decides what no certificate could (borderline rounding)
-    left = np.flatnonzero(~decided)
-    if left.size:
-        ex_l = None if exclude is None else exclude[left]
+            self._settle(j, sup[a], wts[a], P[a] * f.scale)
+
+    def _settle(self, j: int, S: np.ndarray, w: np.ndarray, p: np.ndarray) -> None:
+        """Turn query j's projection p (data units, in the basis) into a verified verdict."""
+        f, Q = self.f, self.Q
+        pn = float(np.linalg.norm(p))
+        if np.sqrt(pn**2 + self.rn[j] ** 2) <= f.tol and not self.decided[j]:
+            # inside candidate: verify the convex weights on the original points
+            w = w / w.sum()
+            rr = float(np.linalg.norm(w @ f.X[S] - Q[j]))
+            if rr <= f.tol and (self.exclude is None or self.exclude[j] not in S):
+                self.inside[j] = self.decided[j] = self.certified[j] = True
+                self.support[j], self.weights[j], self.resid[j] = S, w, rr
+                self.lower[j], self.dist[j], self.stage[j] = 0.0, 0.0, "solver"
+            return
+        # outside: normal from the projection (plus the off-subspace residual)
+        A = self.res[j] - p @ f.V.T
+        if float(np.linalg.norm(A)) == 0.0:
+            return
+        if self.want_distance:
+            w = w / w.sum()
+            self.dist[j] = float(np.linalg.norm(w @ f.X[S] - Q[j]))  # upper bound = exact
+            self.support[j], self.weights[j] = S, w  # convex weights of the nearest hull point
+        before = self.decided[j]
+        self.take(np.array([j]), A[None, :], "solver")
+        if not self.decided[j]:
+            # near the boundary the NNLS direction is too coarse (its error ~eps/distance):
+            # recompute the face and its normal in the original coordinates
+            nrm = _polish_face(f.X, S, Q[j], None if self.exclude is None else int(self.exclude[j]))
+            if nrm is not None:
+                self.take(np.array([j]), nrm[None, :], "solver")
+        if self.decided[j] and not before:
+            self.certified[j] = True
+        if self.want_distance and self.decided[j]:
+            # the exact projection also certifies the lower bound; keep the larger
+            self.dist[j] = max(self.dist[j], self.lower[j])
+
+    def lp_stage(self) -> None:
+        """5. The LP decides what no certificate could (borderline rounding)."""
+        left = np.flatnonzero(~self.decided)
+        if not left.size:
+            return
+        X, Q = self.f.X, self.Q
+        ex_l = None if self.exclude is None else self.exclude[left]
         verdicts, lams = _lp_verdicts(X, Q[left], ex_l)
         for a, j in enumerate(left):
-            stage[j] = "lp"
-            decided[j] = True
+            self.stage[j] = "lp"
+            self.decided[j] = True
             if verdicts[a]:
                 lamv = lams[a]
                 S = np.flatnonzero(lamv > 0)
                 w = lamv[S] / lamv[S].sum()
                 rr = float(np.linalg.norm(w @ X[S] - Q[j]))
-                inside[j], support[j], weights[j], resid[j] = True, S, w, rr
-                lower[j], dist[j] = 0.0, 0.0
-                certified[j] = rr <= tol
+                self.inside[j], self.support[j], self.weights[j], self.resid[j] = True, S, w, rr
+                self.lower[j], self.dist[j] = 0.0, 0.0
+                self.certified[j] = rr <= self.f.tol
             else:
-                certified[j] = False
-                lower[j] = max(lower[j], 0.0)
-    dist[inside] = 0.0
-    if want_distance:
-        # prefilter-certified queries whose projection did not converge keep the lower bound
-        miss = ~inside & np.isnan(dist)
-        dist[miss] = lower[miss]
-    return {
-        "inside": inside, "distance": dist, "lower": lower, "support": support,
-        "weights": weights, "normal": normal, "offset": offset, "residual": resid,
-        "stage": stage, "certified": certified,
-    }
+                self.certified[j] = False
+                self.lower[j] = max(self.lower[j], 0.0)
+
+    def result(self) -> dict:
+        self.dist[self.inside] = 0.0
+        if self.want_distance:
+            # prefilter-certified queries whose projection did not converge keep the lower bound
+            miss = ~self.inside & np.isnan(self.dist)
+            self.dist[miss] = self.lower[miss]
+        return {
+            "inside": self.inside, "distance": self.dist, "lower": self.lower, "support": self.support,
+            "weights": self.weights, "normal": self.normal, "offset": self.offset, "residual": self.resid,
+            "stage": self.stage, "certified": self.certified,
+        }
+
+
+def _in_hull_block(f: _Frame, Q: np.ndarray, exclude: np.ndarray | None, want_distance: bool) -> dict:
+    b = _Block(f, Q, exclude, want_distance)
+    b.affine_stage()
+    b.box_stage()
+    b.hyperplane_stage()
+    b.solver_stage()
+    b.lp_stage()
+    return b.result()
 
 
 def _polish_face(X: np.ndarray, S: np.ndarray, q: np.ndarray, exclude: int | None,
