@@ -6,8 +6,10 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
+from theorylab.engine.checks import interval_check
 from theorylab.engine.config import ExperimentConfig
-from theorylab.engine.experiment import Check, Experiment, Results, Verdict, register
+from theorylab.engine.experiment import Experiment
+from theorylab.engine.stats import exact
 
 
 class TrivialConfig(ExperimentConfig):
@@ -19,7 +21,6 @@ def trivial_work(x: int, seed: int) -> pd.DataFrame:
     return pd.DataFrame({"value": np.random.default_rng(seed + x).random(10)})
 
 
-@register
 class Trivial(Experiment):
     name = "bench-trivial"
     claim = "none (engine overhead benchmark)"
@@ -31,6 +32,6 @@ class Trivial(Experiment):
     def run(self, config: TrivialConfig, seed: int) -> dict[str, pd.DataFrame]:
         return {"values": trivial_work(config.x, seed)}
 
-    def check(self, results: Results) -> Verdict:
-        return self.verdict([Check(statement="ran", quantity="runs", measured=float(results.n_runs),
-                                   threshold="> 0", status="supported", n=results.n_runs)])
+    def check(self, results):
+        return self.verdict([interval_check("ran", "runs stored", exact(results.n_runs), above=0,
+                                            demonstration=True)])

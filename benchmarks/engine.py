@@ -44,10 +44,10 @@ def main() -> None:
     t_loop = time.perf_counter() - t
 
     from theorylab.engine.executors import make_executor
-    from theorylab.engine.experiment import list_experiments
+    from theorylab.engine.registry import catalog
 
     t = time.perf_counter()
-    list_experiments()  # one-time discovery of every experiment module
+    catalog()  # the catalog is read from source text: no experiment module is imported
     t_discover = time.perf_counter() - t
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -55,14 +55,14 @@ def main() -> None:
             ex = make_executor(name)
             t = time.perf_counter()
             run_sweep("bench-trivial", sweep={"x": [-1, -2]}, seeds=1, executor=ex, store=Path(tmp) / f"warm-{name}")
-            t_warm = time.perf_counter() - t  # process: spawning workers, each importing torch
+            t_warm = time.perf_counter() - t  # process: spawning workers (the sweep's fixed cost)
             t = time.perf_counter()
             rep = run_sweep("bench-trivial", sweep=grid, seeds=1, executor=ex, store=Path(tmp) / name)
             wall = time.perf_counter() - t
             ex.close()
             assert rep.done == n and not rep.failed
             rows.append((f"theorylab {name} (warm)", wall))
-            print(f"start-up of the {name} executor (2 runs): {t_warm:.2f} s")
+            print(f"fixed cost of a sweep on the {name} executor (start + 2 trivial runs): {t_warm:.2f} s")
         t = time.perf_counter()
         rep = run_sweep("bench-trivial", sweep=grid, seeds=1, executor="serial", store=Path(tmp) / "serial")
         rows.append(("theorylab resume (all stored)", time.perf_counter() - t))
@@ -73,7 +73,7 @@ def main() -> None:
     par(delayed(trivial_work)(x, 0) for x in range(n))
     t_joblib = time.perf_counter() - t
 
-    print(f"{n} trivial runs, {os.cpu_count()} cores; experiment discovery {t_discover:.2f} s (once per process)")
+    print(f"{n} trivial runs, {os.cpu_count()} cores; experiment catalog {t_discover:.3f} s (once per process)")
     print(f"{'method':34s} {'wall s':>8s} {'ms/run':>8s} {'vs loop':>9s} {'vs joblib':>10s}")
     for name, wall in [("plain loop (no storage)", t_loop), ("joblib loky (no storage)", t_joblib), *rows]:
         print(f"{name:34s} {wall:8.2f} {1000 * wall / n:8.2f} {wall / t_loop:9.1f} {wall / t_joblib:10.2f}")
