@@ -81,29 +81,9 @@ def train(
     n = len(Xt)
     if n == 0:
         raise ValueError("train: empty training set")
-    if loss == "ce":
-        loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = nn.functional.cross_entropy
-    elif loss == "mse":
-
-        def loss_fn(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-            return nn.functional.mse_loss(out.reshape(target.shape), target)
-
-    else:
-        raise ValueError(f"unknown loss {loss!r} (allowed: ce, mse)")
-    params = [p for p in model.parameters() if p.requires_grad]
-    if optimizer == "adam":
-        opt: torch.optim.Optimizer = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    elif optimizer == "adamw":
-        opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    elif optimizer == "sgd":
-        opt = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
-    else:
-        raise ValueError(f"unknown optimizer {optimizer!r} (allowed: adam, adamw, sgd)")
-    g = torch.Generator().manual_seed(int(seed))
-    bs = min(batch_size, n)
+    loss_fn = _loss_fn(loss)
+    opt = _optimizer(optimizer, [p for p in model.parameters() if p.requires_grad], lr, momentum, weight_decay)
     result = TrainResult()
-    perm = torch.randperm(n, generator=g)
-    pos = 0
 
     def full_loss() -> float:
         with torch.no_grad():
@@ -114,24 +94,53 @@ def train(
             return float(loss_fn(out, yt))
 
     model.train()
-    for step in range(1, steps + 1):
-        if pos + bs > n:
-            perm = torch.randperm(n, generator=g)
-            pos = 0
-        idx = perm[pos : pos + bs]
-        pos += bs
+    for step, idx in enumerate(_batches(n, min(batch_size, n), steps, seed), start=1):
         opt.zero_grad(set_to_none=True)
-        batch_loss = loss_fn(model(Xt[idx]), yt[idx])
-        batch_loss.backward()
+        loss_fn(model(Xt[idx]), yt[idx]).backward()
         opt.step()
+        result.steps = step
         if (eval_every and step % eval_every == 0) or step == steps:
             row: dict[str, float] = {"step": float(step), "train_loss": full_loss()}
             if callback is not None:
                 row.update(callback(step, model) or {})
             result.history.append(row)
             if stop_loss is not None and row["train_loss"] < stop_loss:
-                result.steps = step
                 break
-        result.steps = step
     result.final_train_loss = result.history[-1]["train_loss"] if result.history else full_loss()
     return result
+
+
+def _loss_fn(loss: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    if loss == "ce":
+        return nn.functional.cross_entropy
+    if loss == "mse":
+
+        def mse(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+            return nn.functional.mse_loss(out.reshape(target.shape), target)
+
+        return mse
+    raise ValueError(f"unknown loss {loss!r} (allowed: ce, mse)")
+
+
+def _optimizer(name: str, params: list[torch.Tensor], lr: float, momentum: float,
+               weight_decay: float) -> torch.optim.Optimizer:
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    raise ValueError(f"unknown optimizer {name!r} (allowed: adam, adamw, sgd)")
+
+
+def _batches(n: int, bs: int, steps: int, seed: int):
+    """``steps`` minibatch index tensors: a seeded permutation, reshuffled when it runs out."""
+    g = torch.Generator().manual_seed(int(seed))
+    perm = torch.randperm(n, generator=g)
+    pos = 0
+    for _ in range(steps):
+        if pos + bs > n:
+            perm = torch.randperm(n, generator=g)
+            pos = 0
+        yield perm[pos : pos + bs]
+        pos += bs
