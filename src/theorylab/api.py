@@ -66,13 +66,19 @@ def load(name: str, table: str | None = None, *, store: str | Path | None = None
 
 
 def write_report(names: Sequence[str] | None = None, path: str | Path = "theorylab-report.html",
-           *, store: str | Path | None = None) -> Path:
-    """Write one HTML report over the given sweeps/experiments (default: every stored sweep)."""
+                 *, store: str | Path | Store | None = None) -> Path:
+    """Write one HTML report over the given sweeps or experiments (an experiment name means its
+    latest sweep); default: the latest sweep of every experiment and preset in the store."""
+    from theorylab.engine.store import StoreError
     from theorylab.report import build_entry, latest_sweeps
     from theorylab.report import write_report as _write
 
-    st = Store(store)
+    st = store if isinstance(store, Store) else Store(store)
+    if not st.root.exists():
+        raise StoreError(f"no store at {st.root} (run an experiment first, or pass --store)")
     names = list(names) if names else latest_sweeps(st)
+    if not names:
+        raise StoreError(f"no stored sweeps in {st.root}")
     entries = []
     for n in names:
         exp, sweep = resolve_sweep(st, n)

@@ -209,26 +209,14 @@ def report(
     store: StoreOpt = None,
 ) -> None:
     """Write one self-contained static HTML report: verdict summary first, then one section per sweep."""
-    from theorylab.engine.runner import resolve_sweep
-    from theorylab.engine.store import Store
-    from theorylab.report import build_entry, latest_sweeps, write_report
+    from theorylab.api import write_report
 
     if name is None and not all_:
         _fail("say which sweeps to report: `theorylab report NAME` (a sweep or experiment name, see "
               "`theorylab status`) or `theorylab report --all`")
     if name is not None and all_:
         _fail("give a NAME or --all, not both")
-    st = Store(store)
-    if not st.root.exists():
-        _fail(f"no store at {st.root} (run an experiment first, or pass --store)")
-    if all_:
-        names = latest_sweeps(st)
-        if not names:
-            _fail(f"no stored sweeps in {st.root}")
-        pairs = [resolve_sweep(st, n) for n in names]
-    else:
-        pairs = [resolve_sweep(st, name)]
-    write_report([build_entry(exp, st, sweep) for exp, sweep in pairs], output)
+    write_report(None if all_ else [name], output, store=store)
     _say(f"report: {output}")
 
 
