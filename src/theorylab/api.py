@@ -66,7 +66,7 @@ def load(name: str, table: str | None = None, *, store: str | Path | None = None
 
 
 def write_report(names: Sequence[str] | None = None, path: str | Path = "theorylab-report.html",
-                 *, store: str | Path | Store | None = None) -> Path:
+                 *, store: str | Path | Store | None = None, title: str = "theorylab report") -> Path:
     """Write one HTML report over the given sweeps or experiments (an experiment name means its
     latest sweep); default: the latest sweep of every experiment and preset in the store."""
     from theorylab.engine.store import StoreError
@@ -83,4 +83,4 @@ def write_report(names: Sequence[str] | None = None, path: str | Path = "theoryl
     for n in names:
         exp, sweep = resolve_sweep(st, n)
         entries.append(build_entry(exp, st, sweep))
-    return _write(entries, path)
+    return _write(entries, path, title=title)

@@ -109,14 +109,23 @@ def status(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    t = Table("sweep", "kind", "done", "failed", "missing", "verdict", title=f"store {st.root}")
+    damaged = any(r["corrupt"] for r in rows)
+    t = Table("sweep", "kind", "done", "failed", *(["damaged"] if damaged else []), "missing", "verdict",
+              title=f"store {st.root}")
     for r in rows:
+        verdict = r["verdict"] or ("running" if r["running"] else "-")
         t.add_row(Text(r["sweep"]), Text(r["kind"] or "-"), str(r["done"]), str(r["failed"]),
-                  str(r["missing"]), Text(r["verdict"] or "-"))
+                  *([str(r["corrupt"])] if damaged else []), str(r["missing"]), Text(verdict))
     out.print(t)
     for r in rows:
+        if r["running"]:
+            since = time.strftime("%H:%M:%S", time.localtime(r["running"].get("since", 0)))
+            _say(f"  running {r['sweep']}: pid {r['running'].get('pid')} on {r['running'].get('host')} since {since}")
+        if r["problem"]:
+            _say(f"  damaged {r['sweep']}: {r['problem']}", "red")
         for e in r["errors"]:
-            _say(f"  failed {r['sweep']} run {e['run_id']} ({e['point'] or 'no swept keys'}, seed {e['seed']}): "
+            what = "damaged" if e.get("state") == "corrupt" else "failed"
+            _say(f"  {what} {r['sweep']} run {e['run_id']} ({e['point'] or 'no swept keys'}, seed {e['seed']}): "
                  f"{e['error']}", "red")
 
 
@@ -161,41 +170,67 @@ def run(
     force: Annotated[bool, typer.Option(help="replace a stored sweep of the same --name whose spec differs")] = False,
     fail_fast: Annotated[bool, typer.Option("--fail-fast", help="stop at the first failed run")] = False,
     max_runs: Annotated[int, typer.Option("--max-runs", help="refuse plans with more runs than this")] = 20_000,
+    time_budget: Annotated[float, typer.Option(
+        "--time-budget", help="warn when the runs to do are estimated above this many minutes "
+        "(runs × the experiment's stated seconds per quick run / workers)")] = 60.0,
     report: Annotated[Path | None, typer.Option(help="HTML report path (default <store>/reports/<sweep>.html)")] = None,
 ) -> None:
     """Run (or resume) one experiment's sweep, store every run, print the verdict."""
-    from theorylab.engine.config import parse_assignments, parse_sweeps
+    from theorylab.engine.config import ConfigError, parse_assignments, parse_sweeps
     from theorylab.engine.executors import make_executor
-    from theorylab.engine.progress import ProgressReporter
+    from theorylab.engine.progress import ProgressReporter, format_duration
     from theorylab.engine.registry import get_experiment
     from theorylab.engine.runner import SweepInterrupted, run_sweep
-    from theorylab.engine.store import Store
+    from theorylab.engine.store import Store, check_name
     from theorylab.engine.sweep import plan_sweep
 
+    # Validate everything before any work or any file: a bad value is one line and exit 2.
+    if max_runs < 1:
+        raise ConfigError(f"--max-runs must be a positive integer, got {max_runs}")
+    if not time_budget > 0 or time_budget == float("inf"):
+        raise ConfigError(f"--time-budget must be a positive number of minutes, got {time_budget}")
+    if sweep_name is not None:
+        check_name(sweep_name, "--name")
     exp = get_experiment(name)
     overrides = parse_assignments(set_ or [])
     grid = parse_sweeps(sweep or [])
     plan_sweep(exp, preset=preset, overrides=overrides, sweep=grid, seeds=seeds, base_seed=base_seed,
-               max_runs=max_runs)  # validate everything before any work or any file
+               max_runs=max_runs)
     ex = make_executor(executor, max_workers=workers, ray_address=ray_address)
-    st = Store(store)
+    st = Store(store, notify=lambda text: err.print(Text(f"warning: {text}"), soft_wrap=True))
     n_workers = getattr(ex, "max_workers", 1) or 1
     progress = ProgressReporter(exp.name, workers=n_workers, budget_s=exp.budget_s)
+
+    def on_plan(total: int, to_run: int) -> None:
+        estimate = exp.budget_s * to_run / n_workers  # the stated budget is per quick run, on one core
+        if preset != "smoke" and estimate > 60 * time_budget:
+            at_least = "at least " if preset != "quick" else ""
+            err.print(Text(f"warning: {to_run:,} runs to do, estimated {at_least}{format_duration(estimate)} "
+                           f"({exp.budget_s:g} s per quick run × {to_run:,} / {n_workers} workers), above "
+                           f"--time-budget {time_budget:g} min; Ctrl-C stops it and keeps the stored runs"),
+                      soft_wrap=True)
+        progress.on_plan(total, to_run)
+
     try:
         with progress:
             rep = run_sweep(exp, preset=preset, overrides=overrides, sweep=grid, seeds=seeds, base_seed=base_seed,
                             executor=ex, store=st, name=sweep_name, force=force, fail_fast=fail_fast,
-                            max_runs=max_runs, on_plan=progress.on_plan, on_outcome=progress.on_outcome)
+                            max_runs=max_runs, on_plan=on_plan, on_outcome=progress.on_outcome)
     except SweepInterrupted as e:
         getattr(ex, "abort", ex.close)()
         _interrupted(e)
+    except KeyboardInterrupt:  # before any run started (typer would exit 130 without a word)
+        getattr(ex, "abort", ex.close)()
+        err.print(Text("interrupted before any run started; run the same command again to start it"))
+        raise typer.Exit(130) from None
     finally:
         ex.close()
     _print_report(rep)
     from theorylab.report import build_entry, write_report
 
     path = report or st.root / "reports" / f"{rep.name}.html"
-    write_report([build_entry(exp, st, rep.name, rep.results)], path, title=f"theorylab: {exp.name}")
+    write_report([build_entry(exp, st, rep.name, rep.results, check_error=rep.check_error)], path,
+                 title=f"theorylab: {exp.name}")
     _say(f"report: {path}")
     if not rep.complete:
         raise typer.Exit(1)
@@ -208,7 +243,8 @@ def report(
     output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write")] = Path("theorylab-report.html"),
     store: StoreOpt = None,
 ) -> None:
-    """Write one self-contained static HTML report: verdict summary first, then one section per sweep."""
+    """Write one self-contained HTML report: the verdicts first (claims, then instruments), then one
+    section per experiment with its latest sweep of each preset."""
     from theorylab.api import write_report
 
     if name is None and not all_:
@@ -216,7 +252,8 @@ def report(
               "`theorylab status`) or `theorylab report --all`")
     if name is not None and all_:
         _fail("give a NAME or --all, not both")
-    write_report(None if all_ else [name], output, store=store)
+    write_report(None if all_ else [name], output, store=store,
+                 title="theorylab report" if all_ else f"theorylab report: {name}")
     _say(f"report: {output}")
 
 
@@ -258,7 +295,7 @@ def reproduce(
         _interrupted(e)
     finally:
         ex.close()
-    entries = [build_entry(r.experiment, st, r.name, r.results) for r in reports]
+    entries = [build_entry(r.experiment, st, r.name, r.results, check_error=r.check_error) for r in reports]
     write_report(entries, output, title=f"theorylab reproduce --preset {preset}")
     elapsed = time.time() - t0
     for kind, title in (("claim", "claims"), ("instrument", "instrument checks")):
@@ -296,6 +333,11 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         err.print(Text("interrupted: stored runs are kept; run the same command again to resume"))
         sys.exit(130)
+    except SystemExit as e:
+        # typer turns a Ctrl-C that no command handled into a silent exit 130: say what happened.
+        if e.code == 130 and isinstance(getattr(e.__context__, "__cause__", None), KeyboardInterrupt):
+            err.print(Text("interrupted: stored runs are kept; run the same command again to resume"))
+        raise
 
 
 __all__ = ["app", "main"]
