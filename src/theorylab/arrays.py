@@ -11,7 +11,7 @@ import numpy as np
 
 from theorylab.errors import TheorylabError
 
-__all__ = ["ArrayError", "as_points", "check_pair", "subsample"]
+__all__ = ["ArrayError", "as_labels", "as_points", "check_pair", "subsample"]
 
 
 class ArrayError(TheorylabError, ValueError):
@@ -38,7 +38,8 @@ def as_points(X: object, what: str, *, min_rows: int = 1, allow_1d: bool = False
     if not (np.issubdtype(A.dtype, np.number) or A.dtype == bool):
         raise error(f"{what}: non-numeric dtype {A.dtype}")
     if A.shape[0] < min_rows:
-        raise error(f"{what}: {A.shape[0]} rows, need at least {min_rows}")
+        raise error(f"{what}: empty (0 rows)" if A.shape[0] == 0 else
+                    f"{what}: {A.shape[0]} row{'s' if A.shape[0] != 1 else ''}, need at least {min_rows}")
     if A.shape[1] == 0:
         raise error(f"{what}: points have 0 coordinates")
     A = np.ascontiguousarray(A, dtype=np.float64)
@@ -60,6 +61,40 @@ def check_pair(X: object, Q: object, *, what: tuple[str, str] = ("training point
     if B.shape[1] != A.shape[1]:
         raise error(f"{what[1]} have {B.shape[1]} coordinates but {what[0]} have {A.shape[1]}")
     return A, B
+
+
+def as_labels(y: object, what: str = "labels", *, n: int | None = None, n_classes: int | None = None,
+              error: type[TheorylabError] = ArrayError) -> np.ndarray:
+    """``y`` as int64 class indices of shape (n,), or ``error`` naming the problem.
+
+    Accepts a 1-D array or one column (n, 1) of integers, or of floats that are whole numbers
+    (``1.0``); refuses other shapes, text, NaN/inf, fractions, negative labels, a count other
+    than ``n`` (the rows of the points they label) and labels ``>= n_classes``.
+    """
+    A = np.asarray(y)
+    if A.ndim == 2 and A.shape[1] == 1:
+        A = A[:, 0]
+    if A.ndim != 1:
+        raise error(f"{what}: expected one label per point (a 1-D array or one column), got shape {A.shape}")
+    if A.size == 0:
+        raise error(f"{what}: empty (0 labels)")
+    if n is not None and A.shape[0] != n:
+        raise error(f"{what}: {A.shape[0]} labels for {n} points")
+    if np.iscomplexobj(A) or not (np.issubdtype(A.dtype, np.number) or A.dtype == bool):
+        raise error(f"{what}: labels must be integer class indices, got dtype {A.dtype}")
+    if np.issubdtype(A.dtype, np.floating):
+        bad = ~np.isfinite(A) | (A != np.round(A))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise error(f"{what}: labels must be integer class indices; row {i} is {A[i].item()!r}")
+    A = A.astype(np.int64)
+    if (A < 0).any():
+        i = int(np.argmax(A < 0))
+        raise error(f"{what}: labels must be class indices >= 0; row {i} is {A[i]}")
+    if n_classes is not None and (A >= n_classes).any():
+        i = int(np.argmax(A >= n_classes))
+        raise error(f"{what}: row {i} has label {A[i]}, outside 0..{n_classes - 1} ({n_classes} classes)")
+    return A
 
 
 def subsample(n: int, k: int | None, seed: int) -> np.ndarray:

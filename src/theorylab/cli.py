@@ -148,6 +148,30 @@ def _print_report(rep: Any) -> None:
         _say("no verdict: some runs failed; rerun the same command to retry them")
 
 
+def _store(path: Path | None) -> Any:
+    """The store, telling the user (on stderr) what it found and repaired."""
+    from theorylab.engine.store import Store
+
+    return Store(path, notify=lambda text: err.print(Text(f"warning: {text}"), soft_wrap=True))
+
+
+def _warn_budget(estimate_s: float, to_run: int, n_workers: int, time_budget: float, preset: str) -> None:
+    """Warn when the stated per-run budgets put the work above ``time_budget`` minutes."""
+    from theorylab.engine.progress import format_duration
+
+    if preset != "smoke" and estimate_s > 60 * time_budget:
+        at_least = "at least " if preset != "quick" else ""
+        err.print(Text(f"warning: {to_run:,} runs to do on {n_workers} workers, estimated {at_least}"
+                       f"{format_duration(estimate_s)} from the experiments' stated seconds per quick run, "
+                       f"above --time-budget {time_budget:g} min; Ctrl-C stops it and keeps the stored runs"),
+                  soft_wrap=True)
+
+
+TimeBudgetOpt = Annotated[float, typer.Option(
+    "--time-budget", help="warn when the runs to do are estimated above this many minutes "
+    "(runs × the experiment's stated seconds per quick run / workers)")]
+
+
 def _interrupted(e: Any) -> None:
     err.print(Text(f"interrupted: {e.stored} of {e.planned} runs are stored; "
                    "run the same command again to resume"), soft_wrap=True)
@@ -170,18 +194,16 @@ def run(
     force: Annotated[bool, typer.Option(help="replace a stored sweep of the same --name whose spec differs")] = False,
     fail_fast: Annotated[bool, typer.Option("--fail-fast", help="stop at the first failed run")] = False,
     max_runs: Annotated[int, typer.Option("--max-runs", help="refuse plans with more runs than this")] = 20_000,
-    time_budget: Annotated[float, typer.Option(
-        "--time-budget", help="warn when the runs to do are estimated above this many minutes "
-        "(runs × the experiment's stated seconds per quick run / workers)")] = 60.0,
+    time_budget: TimeBudgetOpt = 60.0,
     report: Annotated[Path | None, typer.Option(help="HTML report path (default <store>/reports/<sweep>.html)")] = None,
 ) -> None:
     """Run (or resume) one experiment's sweep, store every run, print the verdict."""
     from theorylab.engine.config import ConfigError, parse_assignments, parse_sweeps
     from theorylab.engine.executors import make_executor
-    from theorylab.engine.progress import ProgressReporter, format_duration
+    from theorylab.engine.progress import ProgressReporter
     from theorylab.engine.registry import get_experiment
     from theorylab.engine.runner import SweepInterrupted, run_sweep
-    from theorylab.engine.store import Store, check_name
+    from theorylab.engine.store import check_name
     from theorylab.engine.sweep import plan_sweep
 
     # Validate everything before any work or any file: a bad value is one line and exit 2.
@@ -197,18 +219,13 @@ def run(
     plan_sweep(exp, preset=preset, overrides=overrides, sweep=grid, seeds=seeds, base_seed=base_seed,
                max_runs=max_runs)
     ex = make_executor(executor, max_workers=workers, ray_address=ray_address)
-    st = Store(store, notify=lambda text: err.print(Text(f"warning: {text}"), soft_wrap=True))
+    st = _store(store)
     n_workers = getattr(ex, "max_workers", 1) or 1
     progress = ProgressReporter(exp.name, workers=n_workers, budget_s=exp.budget_s)
 
     def on_plan(total: int, to_run: int) -> None:
-        estimate = exp.budget_s * to_run / n_workers  # the stated budget is per quick run, on one core
-        if preset != "smoke" and estimate > 60 * time_budget:
-            at_least = "at least " if preset != "quick" else ""
-            err.print(Text(f"warning: {to_run:,} runs to do, estimated {at_least}{format_duration(estimate)} "
-                           f"({exp.budget_s:g} s per quick run × {to_run:,} / {n_workers} workers), above "
-                           f"--time-budget {time_budget:g} min; Ctrl-C stops it and keeps the stored runs"),
-                      soft_wrap=True)
+        # the stated budget is per quick run, on one core
+        _warn_budget(exp.budget_s * to_run / n_workers, to_run, n_workers, time_budget, preset)
         progress.on_plan(total, to_run)
 
     try:
@@ -219,9 +236,9 @@ def run(
     except SweepInterrupted as e:
         getattr(ex, "abort", ex.close)()
         _interrupted(e)
-    except KeyboardInterrupt:  # before any run started (typer would exit 130 without a word)
+    except KeyboardInterrupt:  # while planning or checking (typer would exit 130 without a word)
         getattr(ex, "abort", ex.close)()
-        err.print(Text("interrupted before any run started; run the same command again to start it"))
+        err.print(Text("interrupted: stored runs are kept; run the same command again to resume"))
         raise typer.Exit(130) from None
     finally:
         ex.close()
@@ -266,30 +283,36 @@ def reproduce(
     store: StoreOpt = None,
     output: Annotated[Path, typer.Option("-o", "--output", help="HTML report")] = Path("theorylab-report.html"),
     only: Annotated[list[str] | None, typer.Option(help="restrict to these experiments (repeatable)")] = None,
+    time_budget: TimeBudgetOpt = 60.0,
 ) -> None:
     """Run every registered experiment at a preset through one queue and write one report."""
     from theorylab.engine.executors import make_executor
     from theorylab.engine.progress import ProgressReporter
     from theorylab.engine.registry import catalog, get_experiment
     from theorylab.engine.runner import SweepInterrupted, SweepRequest, run_sweeps
-    from theorylab.engine.store import Store
     from theorylab.report import build_entry, write_report
 
     names = list(only) if only else sorted(catalog())
     exps = [get_experiment(n) for n in names]
     for e in exps:
         e.make_config(preset)  # an unknown preset fails here, before any work
+    if not time_budget > 0 or time_budget == float("inf"):
+        _fail(f"--time-budget must be a positive number of minutes, got {time_budget}")
     ex = make_executor(executor, max_workers=workers, ray_address=ray_address)
-    st = Store(store)
+    st = _store(store)
     t0 = time.time()
     n_workers = getattr(ex, "max_workers", 1) or 1
-    budget = max((e.budget_s for e in exps), default=0.0)
-    progress = ProgressReporter(f"reproduce --preset {preset}", workers=n_workers, budget_s=budget)
+    mean_budget = sum(e.budget_s * e.seeds_for(preset) for e in exps) / max(1, sum(e.seeds_for(preset) for e in exps))
+    progress = ProgressReporter(f"reproduce --preset {preset}", workers=n_workers, budget_s=mean_budget)
     reqs = [SweepRequest(e.name, preset, force=True) for e in exps]
+
+    def on_plan(total: int, to_run: int) -> None:
+        _warn_budget(mean_budget * to_run / n_workers, to_run, n_workers, time_budget, preset)
+        progress.on_plan(total, to_run)
+
     try:
         with progress:
-            reports = run_sweeps(reqs, executor=ex, store=st, on_plan=progress.on_plan,
-                                 on_outcome=progress.on_outcome)
+            reports = run_sweeps(reqs, executor=ex, store=st, on_plan=on_plan, on_outcome=progress.on_outcome)
     except SweepInterrupted as e:
         getattr(ex, "abort", ex.close)()
         _interrupted(e)

@@ -4,6 +4,7 @@ Nothing here downloads. Real MNIST / CIFAR-10 load from files the user already h
 """
 
 from theorylab.data.datasets import (
+    ArrayFile,
     DataError,
     Dataset,
     gaussian,
@@ -11,12 +12,15 @@ from theorylab.data.datasets import (
     load_cifar10,
     load_dataset,
     load_digits,
+    load_labels,
     load_mnist,
     load_mnist1d,
     noisy_labels,
+    read_array,
 )
 
 __all__ = [
+    "ArrayFile",
     "DataError",
     "Dataset",
     "gaussian",
@@ -24,7 +28,9 @@ __all__ = [
     "load_cifar10",
     "load_dataset",
     "load_digits",
+    "load_labels",
     "load_mnist",
     "load_mnist1d",
     "noisy_labels",
+    "read_array",
 ]

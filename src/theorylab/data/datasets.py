@@ -6,7 +6,9 @@
   ``mnist1d.data.make_dataset``; never ``get_dataset`` (which downloads).
 * :func:`load_mnist`, :func:`load_cifar10` — real data from files the user already has
   (MNIST IDX files as torchvision stores them, CIFAR-10 binary batches). No pickles are read.
-* :func:`load_array` — a user's ``.npy``, ``.csv`` or ``.parquet`` file.
+* :func:`read_array` / :func:`load_array` / :func:`load_labels` — a user's ``.npy``, ``.csv`` or
+  ``.parquet`` file, parsed as data (never unpickled), with what was read (rows, columns,
+  header row yes/no) for the summary.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
+from theorylab.arrays import as_labels, as_points
 from theorylab.errors import TheorylabError
 
 __all__ = [
+    "ArrayFile",
     "DataError",
     "Dataset",
     "gaussian",
@@ -29,9 +33,11 @@ __all__ = [
     "load_cifar10",
     "load_dataset",
     "load_digits",
+    "load_labels",
     "load_mnist",
     "load_mnist1d",
     "noisy_labels",
+    "read_array",
 ]
 
 
@@ -70,22 +76,8 @@ class Dataset:
 
 
 def check_finite(X: np.ndarray, what: str) -> np.ndarray:
-    """Return ``X`` as a 2-D float64 array, or raise :class:`DataError` naming the problem."""
-    X = np.asarray(X)
-    if X.ndim == 1:
-        X = X[:, None]
-    if X.ndim != 2:
-        raise DataError(f"{what}: expected a 2-D array (n, features), got shape {X.shape}")
-    if X.shape[0] == 0:
-        raise DataError(f"{what}: empty (0 rows)")
-    if not np.issubdtype(X.dtype, np.number):
-        raise DataError(f"{what}: non-numeric dtype {X.dtype}")
-    X = X.astype(np.float64, copy=False)
-    bad = ~np.isfinite(X)
-    if bad.any():
-        r, c = np.argwhere(bad)[0]
-        raise DataError(f"{what}: {int(bad.sum())} NaN/inf values (first at row {r}, column {c})")
-    return X
+    """Return ``X`` as a 2-D float64 array (1-D read as one column), or raise :class:`DataError`."""
+    return as_points(X, what, allow_1d=True, error=DataError)
 
 
 def gaussian(n: int, d: int, seed: int, *, scale: float | None = None) -> np.ndarray:
@@ -146,42 +138,237 @@ def load_mnist1d(n_samples: int = 5000, seed: int = 42) -> Dataset:
     return Dataset("mnist1d", Xtr, ytr, Xte, yte, (40,), 10)
 
 
-def load_array(path: str | Path, *, column: str | None = None) -> np.ndarray:
-    """A 2-D float array from a user's ``.npy``, ``.csv`` or ``.parquet`` file.
+@dataclass(frozen=True)
+class ArrayFile:
+    """What :func:`read_array` read from a user's file, and how.
 
-    ``.npy`` loads with ``allow_pickle=False``; ``.csv`` may have a header row; for tabular
-    files ``column`` (if given) selects one column (e.g. labels), else all numeric columns.
+    ``array`` is float64 (rows, columns) — or the selected column / labels, 1-D. ``header`` is
+    whether the first CSV row was taken as column names (None for ``.npy`` and Parquet, whose
+    column names are not data), with ``header_reason`` saying why; ``index_dropped`` is whether a
+    leading row-number column (``DataFrame.to_csv()`` with its index) was left out.
+    """
+
+    path: Path
+    array: np.ndarray
+    format: str  # "npy" | "csv" | "parquet"
+    header: bool | None = None
+    header_reason: str = ""
+    index_dropped: bool = False
+    columns: tuple[str, ...] | None = None
+
+    @property
+    def rows(self) -> int:
+        return int(self.array.shape[0])
+
+    @property
+    def n_columns(self) -> int:
+        return int(self.array.shape[1]) if self.array.ndim == 2 else 1
+
+    def describe(self) -> str:
+        """One line for a summary: ``train.csv: 200 rows × 4 columns (CSV; header row: yes, ...)``."""
+        parts = [self.format.upper() if self.format != "parquet" else "Parquet"]
+        if self.header is not None:
+            parts.append(f"header row: {'yes' if self.header else 'no'}"
+                         + (f" ({self.header_reason})" if self.header_reason else ""))
+        if self.index_dropped:
+            parts.append("a leading row-number column was left out")
+        return (f"{self.path.name}: {self.rows:,} rows × {self.n_columns:,} column{'s' if self.n_columns != 1 else ''}"
+                f" ({'; '.join(parts)})")
+
+    def as_dict(self) -> dict[str, object]:
+        """The same facts, JSON-able (for ``--json`` summaries)."""
+        return {"path": str(self.path), "format": self.format, "rows": self.rows, "columns": self.n_columns,
+                "header": self.header, "header_reason": self.header_reason, "index_dropped": self.index_dropped}
+
+
+NPY_MAGIC = b"\x93NUMPY"
+
+
+def _npy_header(p: Path) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype from a ``.npy`` header, refusing what must not or cannot be loaded."""
+    size = p.stat().st_size
+    with open(p, "rb") as f:
+        head = f.read(len(NPY_MAGIC))
+        if head != NPY_MAGIC:
+            kind = "a pickle" if head[:1] == b"\x80" else "a zip archive (.npz?)" if head[:2] == b"PK" else "not .npy"
+            raise DataError(f"{p}: not a NumPy .npy array ({kind}); refused (only plain .npy arrays are read: "
+                            "unpickling a file can run code)")
+        f.seek(0)
+        try:
+            version = np.lib.format.read_magic(f)
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _, dtype = read(f)
+        except ValueError as e:
+            raise DataError(f"{p}: damaged .npy header ({e})") from None
+        offset = f.tell()
+    if dtype.hasobject:
+        raise DataError(f"{p}: holds Python objects (dtype {dtype}), which load by unpickling and could run code; "
+                        "refused (save a numeric array instead)")
+    if dtype.names is not None:
+        raise DataError(f"{p}: structured dtype {dtype} (fields {', '.join(dtype.names)}); save a plain numeric array")
+    if dtype.kind == "c":
+        raise DataError(f"{p}: complex dtype {dtype} (points must be real; the imaginary part would be dropped)")
+    if dtype.kind not in "biuf":
+        raise DataError(f"{p}: non-numeric dtype {dtype}")
+    need = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if size - offset < need:
+        raise DataError(f"{p}: truncated ({size - offset:,} bytes of data, the header's shape {shape} needs {need:,})")
+    return shape, dtype
+
+
+def _sniff_sep(first_line: str) -> str:
+    for sep in (",", "\t", ";"):
+        if sep in first_line:
+            return sep
+    return r"\s+"  # np.savetxt's default: numbers separated by spaces
+
+
+def _csv_header(p: Path, expected_rows: int | None) -> tuple[bool, str, bool, str]:
+    """(header?, why, leading index column?, separator) for a CSV file, from its first rows.
+
+    The rule, so that the usual ways of writing a CSV read right:
+
+    * a first row with any field that is not a number is a header (named columns);
+    * a first row that is exactly ``0,1,...,d-1`` with ``d >= 2`` is a header: it is what
+      ``pandas.DataFrame(X).to_csv(index=False)`` writes for unnamed columns;
+    * a first row whose first field is empty (``,0,1,2``) is a header above a row-number column
+      (``DataFrame.to_csv()`` with its index), and that column is left out when it counts 0, 1, 2...;
+    * for one column, ``0`` then ``expected_rows`` values is ``pandas.Series(y).to_csv(index=False)``;
+    * otherwise (numbers, as ``np.savetxt`` writes) the first row is data.
+    """
+    import csv
+
+    with open(p, newline="", encoding="utf-8-sig") as f:
+        first = f.readline()
+    if not first.strip():
+        raise DataError(f"{p}: empty file (no rows)")
+    sep = _sniff_sep(first)
+    fields = first.split() if sep == r"\s+" else next(csv.reader([first], delimiter=sep))
+    fields = [x.strip() for x in fields]
+    if fields and fields[0] == "" and len(fields) > 1:
+        return True, "column names above a row-number column", True, sep
+    if not all(_is_number(x) for x in fields):
+        return True, "column names", False, sep
+    if len(fields) >= 2 and fields == [str(i) for i in range(len(fields))]:
+        return True, f"0..{len(fields) - 1}: pandas' names for unnamed columns", False, sep
+    if len(fields) == 1 and fields[0] == "0" and expected_rows is not None:
+        with open(p, newline="", encoding="utf-8-sig") as f:
+            n_lines = sum(1 for line in f if line.strip())
+        if n_lines == expected_rows + 1:
+            return True, "0: pandas' name for an unnamed column", False, sep
+    return False, "the first row is numbers", False, sep
+
+
+def read_array(path: str | Path, *, column: str | None = None, header: bool | None = None,
+               min_rows: int = 1, expected_rows: int | None = None, what: str | None = None) -> ArrayFile:
+    """Read a user's ``.npy``, ``.csv`` or ``.parquet`` file as data, and say how it was read.
+
+    Nothing in the file can run code: ``.npy`` must be a plain numeric array (checked from its
+    header before loading, ``allow_pickle=False``), CSV and Parquet are parsed as tables.
+
+    Parameters
+    ----------
+    column : for tabular files, the one column to return (e.g. labels), 1-D and not checked
+        as points; else every column, as float64 points (rows, columns).
+    header : CSV only: whether the first row is column names; ``None`` decides by the rule of
+        :func:`_csv_header` (named columns, or pandas' ``0,1,...`` names, are a header).
+    min_rows : fewest rows accepted (2 for a training set whose geometry is measured).
+    expected_rows : rows the caller expects (labels of known points); helps read a
+        one-column CSV written by pandas.
+    what : how messages name the file (default: its path).
+
+    Raises
+    ------
+    DataError
+        naming the problem: missing or unsupported file, damaged or truncated, pickled objects,
+        complex or non-numeric values, NaN/inf (with the first row and column), too few rows.
     """
     p = Path(path)
+    label = what or str(p)
     if not p.exists():
         raise DataError(f"{p}: no such file")
+    if p.is_dir():
+        raise DataError(f"{p}: is a directory, not a data file")
     suffix = p.suffix.lower()
+    if suffix not in (".npy", ".csv", ".parquet"):
+        raise DataError(f"{p}: unsupported file type {suffix!r} (allowed: .npy, .csv, .parquet)")
+    info: dict[str, object] = {}
     try:
         if suffix == ".npy":
+            _npy_header(p)
             arr = np.load(p, allow_pickle=False)
-        elif suffix in (".csv", ".parquet"):
+            fmt = "npy"
+        else:
             import pandas as pd
 
-            df = pd.read_csv(p) if suffix == ".csv" else pd.read_parquet(p)
-            if suffix == ".csv" and all(_is_number(c) for c in df.columns):
-                df = pd.read_csv(p, header=None)  # no header row: the first row was data
-            if column is not None:
-                if column not in df.columns:
-                    raise DataError(f"{p}: no column {column!r} (columns: {', '.join(map(str, df.columns))})")
-                arr = df[column].to_numpy()
+            if suffix == ".csv":
+                fmt = "csv"
+                auto, why, index_col, sep = _csv_header(p, expected_rows)
+                use = auto if header is None else header
+                info["header"], info["header_reason"] = use, why if header is None else "as asked"
+                df = pd.read_csv(p, header=0 if use else None, sep=sep, engine="python" if sep == r"\s+" else "c",
+                                 skipinitialspace=True)
+                if index_col and use and len(df.columns) > 1:
+                    first = pd.to_numeric(df.iloc[:, 0], errors="coerce").to_numpy()
+                    if np.array_equal(first, np.arange(len(df))):
+                        df = df.iloc[:, 1:]
+                        info["index_dropped"] = True
             else:
-                num = df.select_dtypes("number")
-                if num.shape[1] != df.shape[1]:
-                    dropped = [str(c) for c in df.columns if c not in num.columns]
-                    raise DataError(f"{p}: non-numeric columns {dropped}; pass column= or clean the file")
-                arr = num.to_numpy()
-        else:
-            raise DataError(f"{p}: unsupported file type {suffix!r} (allowed: .npy, .csv, .parquet)")
+                fmt = "parquet"
+                df = pd.read_parquet(p)
+            info["columns"] = tuple(map(str, df.columns))
+            if column is not None:
+                names = [str(c) for c in df.columns]
+                if column not in names:
+                    raise DataError(f"{p}: no column {column!r} (columns: {', '.join(names)})")
+                arr = df.iloc[:, names.index(column)].to_numpy()
+            else:
+                if len(df) == 0:
+                    raise DataError(f"{label}: empty (0 rows)")
+                bad = [str(c) for c, dt in zip(df.columns, df.dtypes, strict=True)
+                       if pd.api.types.is_complex_dtype(dt)
+                       or not (pd.api.types.is_numeric_dtype(dt) or pd.api.types.is_bool_dtype(dt))]
+                if bad:
+                    first_bad = df[df.columns[[str(c) for c in df.columns].index(bad[0])]].dropna()
+                    example = f", e.g. {str(first_bad.iloc[0])[:30]!r}" if len(first_bad) else ""
+                    raise DataError(f"{p}: non-numeric column{'s' if len(bad) > 1 else ''} "
+                                    f"{', '.join(bad[:5])}{example}; pass column= or clean the file")
+                arr = df.to_numpy(dtype=np.float64)
     except DataError:
         raise
-    except Exception as e:  # a corrupted file: name it, do not leak a parser traceback
-        raise DataError(f"{p}: cannot read ({type(e).__name__}: {e})") from None
-    return arr if column is not None else check_finite(arr, str(p))
+    except MemoryError:
+        raise DataError(f"{p}: too large to load into memory") from None
+    except Exception as e:  # a damaged file: name it, do not leak a parser traceback
+        raise DataError(f"{p}: cannot read ({type(e).__name__}: {str(e)[:200]})") from None
+    if column is None:
+        arr = as_points(arr, label, min_rows=min_rows, allow_1d=True, error=DataError)
+    elif len(arr) < min_rows:
+        raise DataError(f"{label}: {len(arr)} rows, need at least {min_rows}")
+    return ArrayFile(p, arr, fmt, **info)  # type: ignore[arg-type]
+
+
+def load_array(path: str | Path, *, column: str | None = None, header: bool | None = None,
+               min_rows: int = 1) -> np.ndarray:
+    """A 2-D float array (or one column, 1-D) from a user's ``.npy``, ``.csv`` or ``.parquet`` file.
+
+    :func:`read_array` does the reading and also says how the file was read (rows, columns,
+    header row yes/no); this returns only the array.
+    """
+    return read_array(path, column=column, header=header, min_rows=min_rows).array
+
+
+def load_labels(path: str | Path, *, n: int | None = None, n_classes: int | None = None,
+                column: str | None = None) -> ArrayFile:
+    """Integer class labels from a file (one column, or ``column`` of a table), checked.
+
+    ``n`` is the number of points they label (the count must match); ``n_classes`` bounds them.
+    Returns the :class:`ArrayFile` with ``array`` the int64 labels.
+    """
+    f = read_array(path, column=column, expected_rows=n) if column is not None else None
+    if f is None:
+        f = read_array(path, expected_rows=n)
+    y = as_labels(f.array, f"{Path(path)}", n=n, n_classes=n_classes, error=DataError)
+    return ArrayFile(f.path, y, f.format, f.header, f.header_reason, f.index_dropped, f.columns)
 
 
 def _is_number(text: object) -> bool:

@@ -7,9 +7,12 @@ in every backend, so the same seed gives bit-identical tables whichever executor
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
+import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Iterable, Iterator
@@ -31,6 +34,7 @@ __all__ = [
     "RayExecutor",
     "RunOutcome",
     "SerialExecutor",
+    "check_workers",
     "execute_run",
     "make_executor",
 ]
@@ -136,12 +140,52 @@ class SerialExecutor:
         pass
 
 
-def _worker_init() -> None:
-    # Ctrl-C reaches the whole process group: the driver handles it and shuts the pool down;
-    # workers ignore it instead of printing a KeyboardInterrupt traceback each.
-    import signal
+PARENT_POLL_S = 0.25  # how often a worker checks that its driver is still alive (seconds)
 
+
+def _worker_init(driver_pid: int, pdeathsig: bool) -> None:
+    """Run in each pool worker before any run: ignore Ctrl-C, die with the driver.
+
+    Ctrl-C reaches the whole process group: the driver handles it and shuts the pool down, so
+    workers ignore it instead of printing a KeyboardInterrupt traceback each. A driver killed
+    with ``kill -9`` cannot shut its pool down: each worker watches for that itself (its parent
+    pid changes when the driver dies) and exits, which also ends multiprocessing's resource
+    tracker (it exits when the last process holding its pipe does). On Linux the kernel is asked
+    as well (``PR_SET_PDEATHSIG``), which works even while a run holds the GIL.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if pdeathsig and sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            import ctypes
+
+            pr_set_pdeathsig = 1
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    threading.Thread(target=_exit_with_parent, args=(driver_pid,), name="theorylab-parent-watch",
+                     daemon=True).start()
+
+
+def _exit_with_parent(driver_pid: int) -> None:
+    while os.getppid() == driver_pid:
+        time.sleep(PARENT_POLL_S)
+    os._exit(70)  # the driver is gone: nobody will read this worker's results
+
+
+@contextlib.contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    """Block SIGINT while worker processes are started (from the main thread).
+
+    A child inherits the blocked mask through fork and exec, so a Ctrl-C during its start-up
+    (before :func:`_worker_init` runs) cannot print a traceback from it; in the driver the
+    signal stays pending and is delivered when the block ends, so no Ctrl-C is lost.
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 _DIED = "worker process died while running this run (killed, crashed or out of memory)"
@@ -158,8 +202,7 @@ class ProcessExecutor:
     name = "process"
 
     def __init__(self, max_workers: int | None = None) -> None:
-        if max_workers is not None and max_workers < 1:
-            raise ConfigError(f"--workers must be a positive integer, got {max_workers}")
+        check_workers(max_workers)
         self.max_workers = max_workers or os.cpu_count() or 1
         self._pool: Any = None
 
@@ -171,7 +214,13 @@ class ProcessExecutor:
         # import (setting it inside a worker after numpy is loaded has no effect).
         for k, v in _SINGLE_THREAD_ENV.items():
             os.environ.setdefault(k, v)
-        return ProcessPoolExecutor(self.max_workers, mp_context=mp.get_context("spawn"), initializer=_worker_init)
+        main = threading.current_thread() is threading.main_thread()  # PDEATHSIG follows the spawning thread
+        return ProcessPoolExecutor(self.max_workers, mp_context=mp.get_context("spawn"), initializer=_worker_init,
+                                   initargs=(os.getpid(), main))
+
+    def _submit(self, spec: RunSpec) -> Any:
+        with _sigint_blocked():  # workers start here (the pool spawns them on demand)
+            return self._pool.submit(execute_run, spec)
 
     def map_unordered(self, specs: Iterable[RunSpec]) -> Iterator[RunOutcome]:
         from concurrent.futures import FIRST_COMPLETED, wait
@@ -185,7 +234,7 @@ class ProcessExecutor:
                 # One run in flight: if the worker dies now, this run killed it.
                 spec = pending.pop(0)
                 try:
-                    yield self._pool.submit(execute_run, spec).result()
+                    yield self._submit(spec).result()
                 except BrokenProcessPool:
                     self._drop_pool()
                     now = time.time()
@@ -194,7 +243,7 @@ class ProcessExecutor:
                     now = time.time()
                     yield RunOutcome(spec.run_id, "failed", {}, traceback.format_exc(limit=20), now, now)
                 continue
-            futures = {self._pool.submit(execute_run, s): s for s in pending}
+            futures = {self._submit(s): s for s in pending}
             pending = []
             not_done = set(futures)
             while not_done:
@@ -278,12 +327,33 @@ class RayExecutor:
 EXECUTORS = ("serial", "process", "ray")
 
 
+def max_workers_allowed() -> int:
+    """The most local workers accepted: 4 per core, at least 32 (more is a typo, not a plan)."""
+    return max(32, 4 * (os.cpu_count() or 1))
+
+
+def check_workers(max_workers: object, *, local: bool = True) -> None:
+    """Refuse a worker count that is not a positive integer, or (``local``) absurd for this machine."""
+    if max_workers is None:
+        return
+    if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
+        raise ConfigError(f"--workers must be a positive integer (leave it out for one per core), got {max_workers!r}")
+    if local and max_workers > max_workers_allowed():
+        raise ConfigError(f"--workers {max_workers} is more than {max_workers_allowed()} (4 per core here, at "
+                          "least 32); each worker is a process that holds a run in memory")
+
+
 def make_executor(name: str, *, max_workers: int | None = None, ray_address: str | None = None) -> Executor:
-    """Build an executor by name; :class:`ConfigError` lists the allowed names."""
+    """Build an executor by name; :class:`ConfigError` lists the allowed names or a bad worker count.
+
+    ``max_workers``: parallel workers (``None``: one per core); a worker count is checked for every
+    executor, even the serial one that does not use it, so a typo never passes silently.
+    """
+    if name not in EXECUTORS:
+        raise ConfigError(f"unknown executor {name!r} (allowed: {', '.join(EXECUTORS)})")
+    check_workers(max_workers, local=not (name == "ray" and ray_address))  # a Ray cluster sizes itself
     if name == "serial":
         return SerialExecutor()
     if name == "process":
         return ProcessExecutor(max_workers)
-    if name == "ray":
-        return RayExecutor(ray_address, max_workers)
-    raise ConfigError(f"unknown executor {name!r} (allowed: {', '.join(EXECUTORS)})")
+    return RayExecutor(ray_address, max_workers)

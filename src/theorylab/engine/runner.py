@@ -84,13 +84,13 @@ class SweepInterrupted(KeyboardInterrupt):
         self.stored, self.planned = stored, planned
 
 
-def _prepare(req: SweepRequest, st: Store, max_runs: int) -> SweepReport:
+def _plan(req: SweepRequest, st: Store, max_runs: int) -> SweepReport:
+    """Validate and plan one request (nothing written)."""
     exp = get_experiment(req.experiment)
     plan = plan_sweep(exp, preset=req.preset, overrides=req.overrides, sweep=req.sweep, seeds=req.seeds,
                       base_seed=req.base_seed, max_runs=max_runs)
     name = req.name or plan.spec.default_name(exp)
     runs = plan.runs
-    st.save_sweep(name, plan, force=req.force, run_ids=[r.run_id for r in runs])
     rep = SweepReport(name, plan, st, run_ids=[r.run_id for r in runs])
     rep._runs = runs  # type: ignore[attr-defined]
     return rep
@@ -115,7 +115,20 @@ def run_sweeps(
     Ctrl-C shuts the executor down and raises :class:`SweepInterrupted`.
     """
     st = store if isinstance(store, Store) else Store(store)
-    reports = [_prepare(r, st, max_runs) for r in requests]
+    reports = [_plan(r, st, max_runs) for r in requests]  # every request valid before any write
+    try:
+        for rep, req in zip(reports, requests, strict=True):
+            st.save_sweep(rep.name, rep.plan, force=req.force, run_ids=rep.run_ids)  # takes its lock
+        return _execute(reports, st, executor=executor, max_workers=max_workers, ray_address=ray_address,
+                        fail_fast=fail_fast, on_plan=on_plan, on_outcome=on_outcome)
+    finally:
+        for rep in reports:  # a notebook that caught an error must not keep the sweep locked
+            st.release(rep.name)
+
+
+def _execute(reports: list[SweepReport], st: Store, *, executor: str | Executor, max_workers: int | None,
+             ray_address: str | None, fail_fast: bool, on_plan: Callable[[int, int], None] | None,
+             on_outcome: Callable[[RunOutcome, RunSpec], None] | None) -> list[SweepReport]:
     st.clean_temp()
     todo: list[tuple[SweepReport, RunSpec]] = []
     for rep in reports:

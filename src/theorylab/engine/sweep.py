@@ -225,6 +225,15 @@ def plan_sweep(
     Raises :class:`ConfigError` for unknown keys, invalid values, empty sweeps, a key both set and
     swept, or a plan above the cap — before any run is built.
     """
+    # the raw grid bounds the plan from above (duplicates only shrink it): refuse a huge one
+    # before validating a million values one by one
+    raw_seeds = seeds if isinstance(seeds, int) and not isinstance(seeds, bool) else 1
+    raw = math.prod(len(v) for v in (sweep or {}).values()) * max(raw_seeds, 1)
+    if raw > max_runs and raw > 10 * max_runs:
+        raise ConfigError(
+            f"this sweep plans up to {raw:,} runs, above the cap of {max_runs:,}; narrow the grid or the "
+            "seeds, or raise the cap with --max-runs"
+        )
     spec = SweepSpec.create(experiment, preset=preset, overrides=overrides, sweep=sweep, seeds=seeds,
                             base_seed=base_seed)
     if spec.n_runs > max_runs:
