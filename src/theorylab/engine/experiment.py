@@ -14,7 +14,7 @@ functions: ``theorylab show`` imports the module to print its config and must st
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, get_args, get_origin
 
 from theorylab.engine.checks import Check, Kind, Verdict
 from theorylab.engine.config import ConfigError, ExperimentConfig, build_config
@@ -169,6 +169,8 @@ def _jsonable(point: Mapping[str, Any]) -> dict[str, Any]:
 def describe_type(annotation: Any) -> str:
     """A short readable name for a config field's type; Literal choices are listed."""
     origin = get_origin(annotation)
+    if origin is Annotated:  # constraints live in the Field: show the type itself
+        return describe_type(get_args(annotation)[0])
     if origin is Literal:
         return " | ".join(repr(a) for a in get_args(annotation))
     args = get_args(annotation)

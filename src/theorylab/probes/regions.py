@@ -16,6 +16,9 @@ region, fixed by its *activation pattern* (the sign of every pre-activation), on
 * :func:`local_complexity` — the number of neurons per layer whose sign is not constant over a
   cross-polytope of radius r around each point (Humayun, Balestriero & Baraniuk 2024);
 * :func:`patterns_on_grid` — patterns at many points (the dense-sampling oracle);
+* :func:`slice_density` — regions and region-boundary length per unit area of a partitioned
+  slice, in input units (the two sides of Hanin & Rolnick's (T·N)²/2! relation);
+* :func:`decision_boundary_points` — points on the decision boundary between pairs of inputs;
 * :func:`plot_partition` — a partition drawn, regions coloured, exact decision boundary overlaid.
 
 Compile once with :func:`affine_program` and pass the :class:`AffineProgram` instead of the
@@ -35,6 +38,7 @@ by default) are merged; polygons are exact up to float64 rounding (vertices with
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -49,9 +53,11 @@ __all__ = [
     "Partition2D",
     "Residual",
     "SegmentRegions",
+    "SliceDensity",
     "UnsupportedLayerError",
     "activation_pattern",
     "affine_program",
+    "decision_boundary_points",
     "decision_boundary_segments",
     "local_affine_map",
     "local_complexity",
@@ -60,6 +66,7 @@ __all__ = [
     "plot_partition",
     "regions_on_segment",
     "regions_on_segments",
+    "slice_density",
 ]
 
 DTYPE = torch.float64
@@ -812,6 +819,107 @@ def _edges_on_line(W: np.ndarray, c: float, g: np.ndarray, tol: float) -> list[n
         if abs(c + a @ g) <= tol and abs(c + b @ g) <= tol:
             out.append(np.stack([a, b]))
     return out
+
+
+@dataclass(frozen=True)
+class SliceDensity:
+    """How densely a partitioned 2-D slice is cut into regions, in input units.
+
+    Attributes
+    ----------
+    count : number of regions in the slice's box.
+    area : area of the box in input units² (box area in slice units × sqrt(det G), G the Gram
+        matrix of the slice vectors u, v).
+    boundary_length : total length of the region boundaries strictly inside the box, each
+        boundary counted once (input units). Every boundary is a piece of some neuron's zero
+        set, so ``boundary_density`` is the co-area quantity Σ_z E[‖∇z‖ ρ_b] of Hanin & Rolnick
+        2019a (Thm. 3), restricted to the slice: the "T·N" of their (T·N)^{n_in}/n_in! bound.
+    """
+
+    count: int
+    area: float
+    boundary_length: float
+
+    @property
+    def density(self) -> float:
+        """Regions per unit area (input units⁻²)."""
+        return self.count / self.area
+
+    @property
+    def boundary_density(self) -> float:
+        """Region-boundary length per unit area (input units⁻¹)."""
+        return self.boundary_length / self.area
+
+
+def slice_density(part: Partition2D) -> SliceDensity:
+    """Regions and region-boundary length per unit area of a partitioned slice (input units).
+
+    Lengths and areas are measured in the input space, not in slice coordinates: an edge
+    (Δs, Δt) has length sqrt((Δs, Δt) G (Δs, Δt)ᵀ) with G = [[u·u, u·v], [u·v, v·v]]. Interior
+    boundary length = (Σ polygon perimeters − box perimeter) / 2, since every interior edge
+    bounds two polygons.
+
+    Example
+    -------
+    >>> net = nn.Sequential(nn.Linear(2, 1), nn.ReLU())  # one neuron: one line through the box
+    >>> with torch.no_grad():
+    ...     _ = net[0].weight.copy_(torch.tensor([[1.0, 0.0]])); _ = net[0].bias.zero_()
+    >>> d = slice_density(partition_2d(net, np.zeros(2), np.array([2.0, 0]), np.array([0, 1.0])))
+    >>> d.count, round(d.area, 12), round(d.boundary_length, 12)
+    (2, 8.0, 2.0)
+    """
+    G = np.array([[part.u @ part.u, part.u @ part.v], [part.u @ part.v, part.v @ part.v]])
+    det = float(np.linalg.det(G))
+    if not det > 0:
+        raise TheorylabError("the slice vectors u and v are collinear: the slice has no area")
+    s0, s1, t0, t1 = part.bounds
+    area = math.sqrt(det) * (s1 - s0) * (t1 - t0)
+    perimeter = 0.0
+    for V in part.polygons:
+        E = np.roll(V, -1, axis=0) - V
+        perimeter += float(np.sqrt(np.maximum(np.einsum("ni,ij,nj->n", E, G, E), 0.0)).sum())
+    box = 2.0 * ((s1 - s0) * math.sqrt(G[0, 0]) + (t1 - t0) * math.sqrt(G[1, 1]))
+    return SliceDensity(part.count, area, max(0.5 * (perimeter - box), 0.0))
+
+
+def decision_boundary_points(model: nn.Module, A: np.ndarray, B: np.ndarray, *, iters: int = 30) -> np.ndarray:
+    """Points on the decision boundary (argmax change) between pairs (A_i, B_i) of inputs.
+
+    Bisection on each segment A_i → B_i whose end points are classified differently, keeping
+    A_i's class on the left: after ``iters`` halvings the point lies within 2^-iters of the
+    segment's length from a class change. Pairs classified alike are dropped.
+
+    Parameters
+    ----------
+    model : a classifier, ``model(X)`` → (n, n_classes) logits.
+    A, B : (m, *input) arrays.
+
+    Returns
+    -------
+    (k, *input) float64 array, k ≤ m.
+    """
+    dtype = next(model.parameters()).dtype
+    was = model.training
+    model.eval()
+
+    def cls(X: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return model(torch.as_tensor(X, dtype=dtype)).argmax(dim=1).numpy()
+
+    try:
+        A, B = np.asarray(A, float), np.asarray(B, float)
+        ca = cls(A)
+        keep = ca != cls(B)
+        A, B, ca = A[keep], B[keep], ca[keep]
+        shape = (-1, *([1] * (A.ndim - 1)))
+        lo, hi = np.zeros(len(A)), np.ones(len(A))
+        for _ in range(iters if len(A) else 0):
+            mid = 0.5 * (lo + hi)
+            same = cls(A + mid.reshape(shape) * (B - A)) == ca
+            lo, hi = np.where(same, mid, lo), np.where(same, hi, mid)
+        return A + (0.5 * (lo + hi)).reshape(shape) * (B - A)
+    finally:
+        model.train(was)
 
 
 def plot_partition(
