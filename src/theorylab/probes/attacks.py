@@ -22,7 +22,7 @@ from torch import nn
 
 from theorylab.errors import TheorylabError
 
-__all__ = ["AttackError", "RobustAccuracy", "pgd_attack", "robust_accuracy"]
+__all__ = ["AttackError", "RobustAccuracy", "pgd_attack", "pgd_linf_examples", "robust_accuracy"]
 
 Norm = Literal["Linf", "L2"]
 
@@ -189,3 +189,47 @@ def robust_accuracy(
     finally:
         model.train(was)
     return RobustAccuracy(float(clean_ok.float().mean()), float(ok.float().mean()), ok.numpy(), norm, float(eps), steps)
+
+
+def pgd_linf_examples(
+    model: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    eps: float,
+    steps: int,
+    alpha: float | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """PGD-L∞ examples for adversarial *training* (Madry et al. 2018), lean and in-place-free.
+
+    The inner loop of adversarial training calls the attack once per minibatch, so this skips
+    :func:`pgd_attack`'s validation and torchattacks' wrapping (≈2× faster on small nets); it
+    is the same algorithm — uniform random start in the L∞ ball, ``steps`` signed-gradient
+    ascent steps of size ``alpha`` (default 2.5·eps/steps) on the cross-entropy, projection onto
+    the ball and onto [0, 1]. Evaluate robustness with :func:`robust_accuracy`, not with this.
+
+    Parameters
+    ----------
+    X : (n, ...) float inputs in [0, 1]; y : (n,) integer labels.
+    generator : seeds the random start (a private ``torch.Generator``; global state untouched).
+
+    Returns
+    -------
+    (n, ...) adversarial inputs, detached; the model is left in eval mode.
+    """
+    if not (np.isfinite(eps) and eps >= 0) or steps < 1:
+        raise AttackError(f"need eps ≥ 0 and steps ≥ 1, got eps={eps}, steps={steps}")
+    model.eval()
+    step = alpha if alpha is not None else 2.5 * eps / steps
+    X = X.detach()
+    delta = (torch.rand(X.shape, generator=generator, dtype=X.dtype) * 2 - 1) * eps
+    adv = (X + delta).clamp(0, 1)
+    for _ in range(steps):
+        adv.requires_grad_(True)
+        loss = nn.functional.cross_entropy(model(adv), y)
+        (grad,) = torch.autograd.grad(loss, adv)
+        with torch.no_grad():
+            adv = adv + step * grad.sign()
+            adv = torch.min(torch.max(adv, X - eps), X + eps).clamp(0, 1)
+    return adv.detach()

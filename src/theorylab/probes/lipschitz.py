@@ -48,12 +48,14 @@ from theorylab.errors import TheorylabError
 __all__ = [
     "LipschitzBounds",
     "LipschitzError",
+    "ParameterLipschitz",
     "eclipse_fast_bound",
     "gradient_norms",
     "lipschitz_bounds",
     "local_ascent",
     "operator_norm",
     "output_functional",
+    "parameter_lipschitz",
     "spectral_product",
 ]
 
@@ -614,3 +616,81 @@ def lipschitz_bounds(
     finite = [v for v in (spec, ecl) if not math.isnan(v)]
     up = min(finite) if finite else math.inf
     return LipschitzBounds(lower, up, norms, gmax, ascent, spec, ecl, "L2", tuple(notes))
+
+
+# -- the model class of Theorem 3: W and J -----------------------------------------------------
+@dataclass(frozen=True)
+class ParameterLipschitz:
+    """The constants of Bubeck & Sellke's Theorem 3 for an MLP's parameter ball.
+
+    The class is F = {f_w : ‖w‖₂ ≤ r} (all weights and biases of the architecture, one vector),
+    so diam(𝒲) = W = 2r, and on inputs with ‖x‖₂ ≤ R every f_w is within J‖w1 − w2‖ of f_w2.
+
+    Attributes
+    ----------
+    weight_norm : ‖w‖₂ of the given model's parameters.
+    radius : r, the ball's radius (``weight_norm`` rounded up to a power of 2 unless given).
+    diameter : W = 2r.
+    J : the parameter-Lipschitz bound sup_{‖w‖ ≤ r, ‖x‖ ≤ R} ‖∇_w f_w(x)‖₂.
+    input_radius : R.
+    """
+
+    weight_norm: float
+    radius: float
+    diameter: float
+    J: float
+    input_radius: float
+
+
+def parameter_lipschitz(model: nn.Module, input_radius: float, *, radius: float | None = None) -> ParameterLipschitz:
+    """W and J of Theorem 3 (Bubeck & Sellke 2021, arXiv 2105.12806) for an MLP's parameter ball.
+
+    For x ↦ W_L σ(⋯σ(W_1 x + b_1)⋯) + b_L with 1-Lipschitz activations, the gradient in the
+    parameters of layer l is g_l ⊗ [h_{l−1}; 1] with ‖g_l‖ ≤ ∏_{j>l} ‖W_j‖_op ≤ r^{L−l} and
+    ‖[h_l; 1]‖ ≤ A_l, A_0 = sqrt(R² + 1), A_l = sqrt(r² A_{l−1}² + 1) (every ‖[W_j b_j]‖_op is at
+    most ‖w‖₂ ≤ r). Hence sup ‖∇_w f_w(x)‖₂ ≤ J = sqrt(Σ_l r^{2(L−l)} A_{l−1}²), and by the mean
+    value theorem on the convex ball, |f_w1(x) − f_w2(x)| ≤ J ‖w1 − w2‖ for ‖x‖ ≤ R. A valid J
+    that is too large only weakens Theorem 3's bound (it enters through log(60 W J / ε)).
+
+    The class must be fixed before the data: with r a power of 2 chosen after training, a union
+    bound over the 64 radii 2^k (k < 64) costs a factor 64 in δ (log 64 ≈ 4.2 added to
+    log(4/δ)); the caller accounts for it.
+
+    Parameters
+    ----------
+    model : an ``nn.Sequential`` MLP (``Linear`` and activations with slope ≤ 1), scalar or
+        vector output (for a scalar functional c·f the same J holds with ‖c‖ ≤ 1).
+    input_radius : R, the largest ‖x‖₂ the class is used on (e.g. the largest training input).
+    radius : r; default the smallest power of 2 ≥ ‖w‖₂.
+
+    Returns
+    -------
+    :class:`ParameterLipschitz`.
+    """
+    layers = _flatten_sequential(model)
+    if layers is None:
+        raise LipschitzError(f"parameter_lipschitz needs an nn.Sequential MLP, got {type(model).__name__}")
+    linears = [m for m in layers if isinstance(m, nn.Linear)]
+    for m in layers:
+        if isinstance(m, nn.Linear) or isinstance(m, _SHAPE_ONLY):
+            continue
+        slope = max(1.0, abs(m.negative_slope)) if isinstance(m, nn.LeakyReLU) else _ACT_LIP.get(type(m))
+        if slope is None or slope > 1.0:
+            raise LipschitzError(f"parameter_lipschitz covers Linear layers with activations of slope ≤ 1, got "
+                                 f"{type(m).__name__}")
+    if not linears:
+        raise LipschitzError("parameter_lipschitz found no Linear layer")
+    if not (math.isfinite(input_radius) and input_radius >= 0):
+        raise LipschitzError(f"input_radius must be a finite number ≥ 0, got {input_radius}")
+    with torch.no_grad():
+        norm = float(torch.sqrt(sum((p.detach().double() ** 2).sum() for p in model.parameters())))
+    r = float(radius) if radius is not None else 2.0 ** math.ceil(math.log2(max(norm, 1e-300)))
+    if r < norm * (1 - 1e-12):
+        raise LipschitzError(f"radius {r} is smaller than the model's weight norm {norm:.6g}")
+    L = len(linears)
+    A = math.sqrt(input_radius**2 + 1)
+    total = 0.0
+    for layer in range(1, L + 1):
+        total += r ** (2 * (L - layer)) * A**2
+        A = math.sqrt(r**2 * A**2 + 1)
+    return ParameterLipschitz(norm, r, 2 * r, math.sqrt(total), float(input_radius))
