@@ -17,6 +17,15 @@ from theorylab.geometry.hull import (
     in_hull_lp,
 )
 from theorylab.geometry.neighbors import knn_distance
+from theorylab.geometry.spectra import (
+    balanced_factors,
+    effective_rank,
+    end_to_end_direction,
+    psd_power,
+    singular_values,
+    spectral_entropy,
+    stable_rank,
+)
 
 __all__ = [
     "DelaunayResult",
@@ -36,4 +45,14 @@ __all__ = [
     "in_range_fraction",
     "knn_distance",
     "mvee",
+]
+# Spectra: effective rank and the deep-linear end-to-end preconditioner (geometry/spectra.py)
+__all__ += [
+    "balanced_factors",
+    "effective_rank",
+    "end_to_end_direction",
+    "psd_power",
+    "singular_values",
+    "spectral_entropy",
+    "stable_rank",
 ]

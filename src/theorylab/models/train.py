@@ -70,7 +70,8 @@ def train(
     steps : optimiser steps (not epochs). Batches are drawn by reshuffling each epoch.
     batch_size : examples per step; ``batch_size >= n`` gives full-batch gradient descent.
     eval_every : every this many steps (and at the end) record the full-train loss and call
-        ``callback(step, model)``, whose returned dict is merged into the history row.
+        ``callback(step, model)``, whose returned dict is merged into the history row; a
+        callback returning ``{"stop": True}`` ends training after this step.
     stop_loss : stop early once the full-train loss falls below this (checked at evaluations).
     """
     dtype = next(model.parameters()).dtype
@@ -103,8 +104,9 @@ def train(
             row: dict[str, float] = {"step": float(step), "train_loss": full_loss()}
             if callback is not None:
                 row.update(callback(step, model) or {})
+            stop = bool(row.pop("stop", False))
             result.history.append(row)
-            if stop_loss is not None and row["train_loss"] < stop_loss:
+            if stop or (stop_loss is not None and row["train_loss"] < stop_loss):
                 break
     result.final_train_loss = result.history[-1]["train_loss"] if result.history else full_loss()
     return result

@@ -13,6 +13,23 @@ from theorylab.probes.lipschitz import (
     local_ascent,
     spectral_product,
 )
+from theorylab.probes.ntk import (
+    NTKError,
+    ReluKernels,
+    empirical_ntk,
+    kernel_regression,
+    relu_kernels,
+    relu_ntk_two_layer,
+)
+from theorylab.probes.paths import (
+    PathError,
+    PathResult,
+    barrier,
+    convexity_gap,
+    interpolate_states,
+    linear_path,
+    recompute_batchnorm,
+)
 from theorylab.probes.regions import (
     Partition2D,
     Residual,
@@ -26,6 +43,13 @@ from theorylab.probes.regions import (
     partition_2d,
     plot_partition,
     regions_on_segment,
+)
+from theorylab.probes.trajectory import (
+    TrajectoryRecorder,
+    kernel_change,
+    parameter_snapshot,
+    relative_change,
+    weight_norms,
 )
 
 __all__ = [
@@ -52,4 +76,28 @@ __all__ = [
     "regions_on_segment",
     "robust_accuracy",
     "spectral_product",
+]
+# NTK and training trajectories (probes/ntk.py, probes/trajectory.py)
+__all__ += [
+    "NTKError",
+    "ReluKernels",
+    "TrajectoryRecorder",
+    "empirical_ntk",
+    "kernel_change",
+    "kernel_regression",
+    "parameter_snapshot",
+    "relative_change",
+    "relu_kernels",
+    "relu_ntk_two_layer",
+    "weight_norms",
+]
+# Straight paths between parameter vectors (probes/paths.py)
+__all__ += [
+    "PathError",
+    "PathResult",
+    "barrier",
+    "convexity_gap",
+    "interpolate_states",
+    "linear_path",
+    "recompute_batchnorm",
 ]
