@@ -1,16 +1,26 @@
-"""Measurements on ``torch.nn.Module`` models: Lipschitz bounds, attacks, linear regions.
+"""Measurements on ``torch.nn.Module`` models: activations, Lipschitz bounds, attacks, linear
+regions, neural tangent kernels, training trajectories and paths between parameter vectors.
 
 Probes may use :mod:`theorylab.geometry`; they never import experiments or the engine.
 """
 
-from theorylab.probes.attacks import AttackError, RobustAccuracy, pgd_attack, robust_accuracy
+from theorylab.probes.activations import ActivationError, block_names, block_outputs, layer_outputs
+from theorylab.probes.attacks import (
+    AttackError,
+    RobustAccuracy,
+    pgd_attack,
+    pgd_linf_examples,
+    robust_accuracy,
+)
 from theorylab.probes.lipschitz import (
     LipschitzBounds,
     LipschitzError,
+    ParameterLipschitz,
     eclipse_fast_bound,
     gradient_norms,
     lipschitz_bounds,
     local_ascent,
+    parameter_lipschitz,
     spectral_product,
 )
 from theorylab.probes.ntk import (
@@ -34,15 +44,18 @@ from theorylab.probes.regions import (
     Partition2D,
     Residual,
     SegmentRegions,
+    SliceDensity,
     UnsupportedLayerError,
     activation_pattern,
     affine_program,
+    decision_boundary_points,
     decision_boundary_segments,
     local_affine_map,
     local_complexity,
     partition_2d,
     plot_partition,
     regions_on_segment,
+    slice_density,
 )
 from theorylab.probes.trajectory import (
     TrajectoryRecorder,
@@ -53,51 +66,55 @@ from theorylab.probes.trajectory import (
 )
 
 __all__ = [
+    "ActivationError",
     "AttackError",
     "LipschitzBounds",
     "LipschitzError",
+    "NTKError",
+    "ParameterLipschitz",
     "Partition2D",
+    "PathError",
+    "PathResult",
+    "ReluKernels",
     "Residual",
     "RobustAccuracy",
     "SegmentRegions",
+    "SliceDensity",
+    "TrajectoryRecorder",
     "UnsupportedLayerError",
     "activation_pattern",
     "affine_program",
+    "barrier",
+    "block_names",
+    "block_outputs",
+    "convexity_gap",
+    "decision_boundary_points",
     "decision_boundary_segments",
     "eclipse_fast_bound",
+    "empirical_ntk",
     "gradient_norms",
+    "interpolate_states",
+    "kernel_change",
+    "kernel_regression",
+    "layer_outputs",
+    "linear_path",
     "lipschitz_bounds",
     "local_affine_map",
     "local_ascent",
     "local_complexity",
+    "parameter_lipschitz",
+    "parameter_snapshot",
     "partition_2d",
     "pgd_attack",
+    "pgd_linf_examples",
     "plot_partition",
+    "recompute_batchnorm",
     "regions_on_segment",
-    "robust_accuracy",
-    "spectral_product",
-]
-# NTK and training trajectories (probes/ntk.py, probes/trajectory.py)
-__all__ += [
-    "NTKError",
-    "ReluKernels",
-    "TrajectoryRecorder",
-    "empirical_ntk",
-    "kernel_change",
-    "kernel_regression",
-    "parameter_snapshot",
     "relative_change",
     "relu_kernels",
     "relu_ntk_two_layer",
+    "robust_accuracy",
+    "slice_density",
+    "spectral_product",
     "weight_norms",
-]
-# Straight paths between parameter vectors (probes/paths.py)
-__all__ += [
-    "PathError",
-    "PathResult",
-    "barrier",
-    "convexity_gap",
-    "interpolate_states",
-    "linear_path",
-    "recompute_batchnorm",
 ]
