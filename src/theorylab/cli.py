@@ -155,16 +155,15 @@ def _store(path: Path | None) -> Any:
     return Store(path, notify=lambda text: err.print(Text(f"warning: {text}"), soft_wrap=True))
 
 
-def _warn_budget(estimate_s: float, to_run: int, n_workers: int, time_budget: float, preset: str) -> None:
+def _warn_budget(estimate_s: float, to_run: int, how: str, time_budget: float, preset: str) -> None:
     """Warn when the stated per-run budgets put the work above ``time_budget`` minutes."""
     from theorylab.engine.progress import format_duration
 
     if preset != "smoke" and estimate_s > 60 * time_budget:
         at_least = "at least " if preset != "quick" else ""
-        err.print(Text(f"warning: {to_run:,} runs to do on {n_workers} workers, estimated {at_least}"
-                       f"{format_duration(estimate_s)} from the experiments' stated seconds per quick run, "
-                       f"above --time-budget {time_budget:g} min; Ctrl-C stops it and keeps the stored runs"),
-                  soft_wrap=True)
+        err.print(Text(f"warning: {to_run:,} runs to do, estimated {at_least}{format_duration(estimate_s)} "
+                       f"({how}), above --time-budget {time_budget:g} min; Ctrl-C stops it and keeps the "
+                       "stored runs"), soft_wrap=True)
 
 
 TimeBudgetOpt = Annotated[float, typer.Option(
@@ -225,7 +224,8 @@ def run(
 
     def on_plan(total: int, to_run: int) -> None:
         # the stated budget is per quick run, on one core
-        _warn_budget(exp.budget_s * to_run / n_workers, to_run, n_workers, time_budget, preset)
+        _warn_budget(exp.budget_s * to_run / n_workers, to_run,
+                     f"{exp.budget_s:g} s per quick run × {to_run:,} / {n_workers} workers", time_budget, preset)
         progress.on_plan(total, to_run)
 
     try:
@@ -307,7 +307,8 @@ def reproduce(
     reqs = [SweepRequest(e.name, preset, force=True) for e in exps]
 
     def on_plan(total: int, to_run: int) -> None:
-        _warn_budget(mean_budget * to_run / n_workers, to_run, n_workers, time_budget, preset)
+        _warn_budget(mean_budget * to_run / n_workers, to_run,
+                     f"the experiments' stated seconds per quick run / {n_workers} workers", time_budget, preset)
         progress.on_plan(total, to_run)
 
     try:

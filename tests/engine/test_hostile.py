@@ -76,7 +76,7 @@ BAD_RUNS = [
     (["--name", "[/x]"], "invalid --name '[/x]'"),
     (["--max-runs", "0"], "--max-runs must be a positive integer"),
     (["--time-budget", "0"], "--time-budget must be a positive number"),
-    (["--seeds", "1000000000"], "this sweep plans 1,000,000,000 runs (1 grid points × 1,000,000,000 seeds), "
+    (["--seeds", "1000000000"], "this sweep plans up to 1,000,000,000 runs (1 grid points × 1,000,000,000 seeds), "
                                 "above the cap of 20,000; narrow the grid or the seeds, or raise the cap with --max-runs"),
     (["--sweep", "x=" + ",".join(map(str, range(300))), "--sweep", "n=" + ",".join(map(str, range(1, 101)))],
      "plans 60,000 runs (30,000 grid points × 2 seeds), above the cap"),

@@ -227,12 +227,13 @@ def plan_sweep(
     """
     # the raw grid bounds the plan from above (duplicates only shrink it): refuse a huge one
     # before validating a million values one by one
-    raw_seeds = seeds if isinstance(seeds, int) and not isinstance(seeds, bool) else 1
-    raw = math.prod(len(v) for v in (sweep or {}).values()) * max(raw_seeds, 1)
-    if raw > max_runs and raw > 10 * max_runs:
+    raw_seeds = seeds if isinstance(seeds, int) and not isinstance(seeds, bool) else experiment.seeds_for(preset)
+    raw_points = math.prod(len(v) for v in (sweep or {}).values())
+    if raw_points * max(raw_seeds, 1) > 10 * max_runs:
         raise ConfigError(
-            f"this sweep plans up to {raw:,} runs, above the cap of {max_runs:,}; narrow the grid or the "
-            "seeds, or raise the cap with --max-runs"
+            f"this sweep plans up to {raw_points * raw_seeds:,} runs ({raw_points:,} grid points × "
+            f"{raw_seeds:,} seeds), above the cap of {max_runs:,}; narrow the grid or the seeds, or raise "
+            "the cap with --max-runs"
         )
     spec = SweepSpec.create(experiment, preset=preset, overrides=overrides, sweep=sweep, seeds=seeds,
                             base_seed=base_seed)
