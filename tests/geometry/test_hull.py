@@ -11,8 +11,8 @@ import shapely
 from scipy.optimize import minimize
 from scipy.spatial import ConvexHull, Delaunay
 
-from theorylab.experiments.interpolation import wendel_outside
 from theorylab.geometry import GeometryError, affine_dimension, extreme_points, in_hull, in_hull_lp
+from theorylab.geometry.oracles import wendel_outside
 
 
 def assert_certificates(X: np.ndarray, Q: np.ndarray, res) -> None:

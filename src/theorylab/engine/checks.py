@@ -69,6 +69,9 @@ class Check(BaseModel):
     point : the grid point of the sweep this check is about (None: the whole sweep).
     decide : for a result that is not supported, what was measured and what would decide it.
     demonstration : True when no plausible outcome could make this check fail (shown as such).
+    precondition : True for a check that says whether the test could be run at all (a classifier
+        at its published baseline, a net that fit its training set): unless it is supported the
+        verdict is inconclusive, and when it is supported it does not count towards the claim.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -91,6 +94,7 @@ class Check(BaseModel):
     point: dict[str, Any] | None = None
     decide: str | None = None
     demonstration: bool = False
+    precondition: bool = False
 
     @property
     def threshold_text(self) -> str:
@@ -155,7 +159,8 @@ def interval_check(statement: str, statistic: str, est: Estimate, *, above: floa
                    below: float | None = None, within: tuple[float, float] | None = None,
                    effect: str = "", replicates: str = "seeds", reference: float | None = None,
                    reference_source: str | None = None, exact: bool | None = None,
-                   point: Mapping[str, Any] | None = None, demonstration: bool = False) -> Check:
+                   point: Mapping[str, Any] | None = None, demonstration: bool = False,
+                   precondition: bool = False) -> Check:
     """A :class:`Check` of ``est`` against exactly one of ``above``, ``below`` or ``within``.
 
     An exact estimate (``method == "exact"``) is decided on its value; anything else needs an
@@ -183,7 +188,7 @@ def interval_check(statement: str, statistic: str, est: Estimate, *, above: floa
         side=side, threshold=threshold, effect=effect, status=status,  # type: ignore[arg-type]
         reference=reference, reference_source=reference_source, exact=exact,
         point=_jsonable_point(point), decide=_decide(est, side, threshold, status, replicates),  # type: ignore[arg-type]
-        demonstration=demonstration,
+        demonstration=demonstration, precondition=precondition,
     )
 
 
@@ -260,8 +265,10 @@ def worst_of(checks: Sequence[Check], statement: str, statistic: str | None = No
 class Verdict(BaseModel):
     """What an experiment's checks concluded from a sweep's stored results.
 
-    ``status`` combines the checks (:func:`combine_status`). Demonstrations are shown but do
-    not count towards the status. ``evidence`` holds extra numbers shown in reports.
+    ``status`` combines the checks (:func:`combine_status`). A precondition that is not
+    supported makes it inconclusive (the test could not be run as designed); otherwise
+    preconditions and demonstrations are shown but do not count. ``evidence`` holds extra
+    numbers shown in reports.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -274,14 +281,16 @@ class Verdict(BaseModel):
 
     @property
     def status(self) -> Status:
-        return combine_status([c.status for c in self.checks if not c.demonstration])
+        if any(c.precondition and c.status != "supported" for c in self.checks):
+            return "inconclusive"
+        return combine_status([c.status for c in self.checks if not (c.demonstration or c.precondition)])
 
     def summary(self) -> str:
         """One line per check: status, point, statement, measured [interval] vs threshold."""
         lines = [f"{self.experiment} ({self.kind}): {self.status.upper()}"]
         for c in self.checks:
             at = f" @ {c.point_text}" if c.point else ""
-            demo = " (demonstration)" if c.demonstration else ""
+            demo = " (demonstration)" if c.demonstration else " (precondition)" if c.precondition else ""
             lines.append(f"  - [{c.status}]{demo}{at} {c.statement}: {c.statistic} = {c.measured_text()} "
                          f"(n={c.n} {c.replicates}); claimed {c.threshold_text}")
             if c.decide:

@@ -73,7 +73,7 @@ class Estimate:
                         f(self.hi) if self.has_interval else math.nan, self.n, self.level, self.method)
 
 
-def t_quantile(level: float, dof: int) -> float:
+def t_quantile(level: float, dof: float) -> float:
     """Two-sided Student-t quantile: the half-width factor of a ``level`` interval."""
     from scipy import stats
 
@@ -132,7 +132,9 @@ def proportion_interval(successes: float, trials: float, level: float = 0.95) ->
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(max(p * (1 - p) / n + z * z / (4 * n * n), 0.0)) / denom
-    return Estimate(p, max(0.0, centre - half), min(1.0, centre + half), int(n), level, "wilson")
+    lo = 0.0 if k == 0 else max(0.0, centre - half)  # exact ends: rounding must not lift 0 or lower 1
+    hi = 1.0 if k == n else min(1.0, centre + half)
+    return Estimate(p, lo, hi, int(n), level, "wilson")
 
 
 def bootstrap_interval(values: ArrayLike, statistic: Callable[[np.ndarray], float] = np.mean,
@@ -179,7 +181,7 @@ def difference_interval(a: ArrayLike, b: ArrayLike, level: float = 0.95, *, pair
     se = math.sqrt(va + vb)
     dof = (va + vb) ** 2 / (va**2 / (len(x) - 1) + vb**2 / (len(y) - 1)) if se > 0 else len(x) + len(y) - 2
     d = float(x.mean() - y.mean())
-    half = t_quantile(level, max(1, int(dof))) * se
+    half = t_quantile(level, dof) * se  # Welch–Satterthwaite: fractional degrees of freedom
     return Estimate(d, d - half, d + half, min(len(x), len(y)), level, "welch")
 
 

@@ -131,7 +131,10 @@ class ReportEntry:
         """The check the verdict's status comes from: the first counted check with that status."""
         if self.verdict is None:
             return None
-        counted = [c for c in self.verdict.checks if not c.demonstration] or list(self.verdict.checks)
+        failed_pre = [c for c in self.verdict.checks if c.precondition and c.status != "supported"]
+        if failed_pre:  # the test could not be run as designed: that is what decided it
+            return failed_pre[0]
+        counted = [c for c in self.verdict.checks if not (c.demonstration or c.precondition)] or list(self.verdict.checks)
         return next((c for c in counted if c.status == self.status), counted[0] if counted else None)
 
     @property
