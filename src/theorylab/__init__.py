@@ -48,6 +48,8 @@ __all__ = ["__version__", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "diagnose":  # the package is callable: theorylab.diagnose(X, Q) and .load_model alike
+        return importlib.import_module("theorylab.diagnose")
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'theorylab' has no attribute {name!r}")

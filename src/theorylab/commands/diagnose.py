@@ -1,19 +1,92 @@
-"""``theorylab diagnose``: is my test data interpolating or extrapolating, by several definitions?
+"""``theorylab diagnose``: one report on your training data, queries and (optionally) model.
 
-Model files are never unpickled: ``--model`` takes a ``state_dict`` saved with
-``torch.save(model.state_dict(), path)`` and is read with ``torch.load(weights_only=True)``;
-``--arch`` says which theorylab architecture it fits (see
-:func:`theorylab.diagnose.build_model`).
+    theorylab diagnose --train X.npy --query Q.npy [--labels y_train.npy,y_query.npy]
+        [--model m.safetensors | --model m.pt --arch mlp:in=784,widths=256x128,out=10]
+        --report diag.html --table diag.parquet
+
+Every input is checked before any work — file type and contents, shapes, NaN/inf, empty or
+one-row arrays, widths, labels, the model file against its architecture (shapes compared from the
+file's header before the network is built) — and a problem is one line on stderr with exit
+code 2, with nothing written. Model files are never unpickled: ``.safetensors``, or a
+``torch.save`` state_dict read with ``torch.load(weights_only=True)``.
+
+This module imports only typer at import time, so ``theorylab diagnose --help`` is fast.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
-__all__ = ["register"]
+__all__ = ["parse_set", "read_points", "register"]
+
+
+def read_points(path: Path, what: str) -> Any:
+    """An array from a user's ``.npy``, ``.csv`` or ``.parquet`` file (never a pickle).
+
+    ``.npy`` is memory-mapped with ``allow_pickle=False`` and its dtype checked before it is
+    read (a complex or object array is refused instead of being cast); tables go through
+    :func:`theorylab.data.load_array`.
+    """
+    import numpy as np
+
+    from theorylab.data import load_array
+    from theorylab.diagnose import DiagnoseError
+
+    if not path.is_file():
+        raise DiagnoseError(f"{what} {path}: no such file")
+    if path.suffix.lower() == ".npy":
+        try:
+            arr = np.load(path, allow_pickle=False, mmap_mode="r")
+        except ValueError as e:
+            if "pickle" in str(e) or "Python objects" in str(e):
+                raise DiagnoseError(f"{what} {path}: holds Python objects (a pickle); save a numeric array") from None
+            raise DiagnoseError(f"{what} {path}: not a valid .npy file ({e})") from None
+        except (OSError, EOFError) as e:
+            raise DiagnoseError(f"{what} {path}: cannot read ({type(e).__name__}: {e})") from None
+        if np.iscomplexobj(arr):
+            raise DiagnoseError(f"{what} {path}: complex dtype {arr.dtype} (values must be real)")
+        if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise DiagnoseError(f"{what} {path}: non-numeric dtype {arr.dtype}")
+        return np.array(arr)  # a writable in-memory copy (torch refuses read-only buffers)
+    return load_array(path)
+
+
+def parse_set(items: list[str]) -> dict[str, Any]:
+    """``--set key=value`` pairs: JSON values (numbers, true/false/null, lists), comma lists, or text."""
+    from theorylab.diagnose import DiagnoseError
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, eq, raw = item.partition("=")
+        if not eq or not key.strip():
+            raise DiagnoseError(f"--set {item!r}: expected key=value")
+        try:
+            val: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            val = tuple(v.strip() for v in raw.split(",") if v.strip()) if "," in raw else raw
+        if isinstance(val, list):
+            val = tuple(val)
+        out[key.strip()] = val
+    return out
+
+
+def _labels_paths(text: str) -> tuple[Path | None, Path]:
+    from theorylab.diagnose import DiagnoseError
+
+    parts = text.split(",")
+    if len(parts) != 2 or not parts[1].strip():
+        raise DiagnoseError(f"--labels {text!r}: expected two files 'y_train,y_query' (or ',y_query' for "
+                            "query labels only)")
+    a, b = (p.strip() for p in parts)
+    return (Path(a) if a else None), Path(b)
+
+
+def _fmt(v: Any, spec: str = ".3g") -> str:
+    return "n/a" if v is None else format(v, spec) if isinstance(v, float) else str(v)
 
 
 def register(app: typer.Typer) -> None:
@@ -23,48 +96,86 @@ def register(app: typer.Typer) -> None:
     def diagnose_cmd(
         train: Path = typer.Option(..., "--train", help="training points: .npy, .csv or .parquet (rows = points)"),
         query: Path = typer.Option(..., "--query", help="query points, same format and width"),
-        model: Path | None = typer.Option(None, "--model", help="state_dict file (torch.save), loaded with weights_only=True"),
+        labels: str | None = typer.Option(
+            None, "--labels", help="class labels as two files 'y_train,y_query' (',y_query' for query labels only)"),
+        model: Path | None = typer.Option(
+            None, "--model", help="weights: .safetensors, or a torch.save state_dict (read with weights_only=True)"),
         arch: str | None = typer.Option(
-            None, "--arch",
-            help="architecture of --model, e.g. 'mlp:in=64,widths=128x64,out=10' or 'cnn2d:side=8,out=10'"),
-        layer: str | None = typer.Option(None, "--layer", help="submodule whose output is the embedding (default: model output)"),
-        out: Path | None = typer.Option(None, "--out", help="write the per-query table here (.csv, .parquet or .json)"),
-        distance: bool | None = typer.Option(None, "--distance/--no-distance",
-                                             help="exact hull distances (default: when affine dim ≤ 128)"),
+            None, "--arch", help="architecture of --model, e.g. 'mlp:in=784,widths=256x128,out=10' or "
+                                 "'cnn2d:side=28,out=10' (optional when the file records it)"),
+        layers: str | None = typer.Option(
+            None, "--layers", help="comma-separated layer names to examine (default: every block; 'none': input only)"),
+        report: Path | None = typer.Option(None, "--report", help="write the HTML report here"),
+        table: Path | None = typer.Option(None, "--table", "--out", help="write the per-query table (.parquet or .csv)"),
+        seed: int = typer.Option(0, "--seed", help="seed of every sample and random frame"),
+        set_: list[str] = typer.Option([], "--set", help="any option key=value (see DiagnoseOptions), repeatable"),
         as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress lines on stderr"),
     ) -> None:
-        """Per-query interpolation diagnostics: inside hull (certified), distance to hull,
-        nearest-neighbour distance, minimum-volume ellipsoid, bounding box, in-range fraction."""
-        from theorylab.data import load_array
-        from theorylab.diagnose import DiagnoseError, diagnose, load_model
+        """Where each query stands (hull, ellipsoid, box, kNN), the data's dimension, the model's
+        smoothness and regions around the data, and — with labels — which notion predicts the
+        model's errors, against PyOD's KNN, LOF, IForest and ECOD."""
+        from theorylab.diagnose import DiagnoseError, load_model, parse_arch
+        from theorylab.diagnose.core import TABLE_SUFFIXES, _check_suffix, diagnose
+        from theorylab.diagnose.options import make_options
 
-        if (model is None) != (arch is None):
-            raise DiagnoseError("--model and --arch go together (a state_dict needs its architecture)")
-        if layer is not None and model is None:
-            raise DiagnoseError("--layer needs --model")
-        if out is not None and out.suffix.lower() not in (".csv", ".parquet", ".json"):
-            raise DiagnoseError(f"--out {out}: unsupported type {out.suffix!r} (allowed: .csv, .parquet, .json)")
-        X = load_array(train)
-        Q = load_array(query)
-        net, shape = load_model(model, arch) if model is not None and arch is not None else (None, None)
-        result = diagnose(X, Q, net, layer, input_shape=shape, distance=distance)
-        if out is not None:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            suffix = out.suffix.lower()
-            if suffix == ".csv":
-                result.per_query.to_csv(out, index_label="query")
-            elif suffix == ".parquet":
-                result.per_query.to_parquet(out)
-            else:
-                result.per_query.to_json(out, orient="records", indent=1)
+        # every check first: nothing is computed or written before all inputs are known good
+        opts = make_options(**{"seed": seed, **parse_set(set_)})
+        if arch is not None and model is None:
+            raise DiagnoseError("--arch needs --model (the architecture of a weights file)")
+        if arch is not None:
+            parse_arch(arch)
+        if report is not None:
+            _check_suffix(report, (".html", ".htm"), "--report")
+        if table is not None:
+            _check_suffix(table, TABLE_SUFFIXES, "--table")
+        if labels is not None and model is None:
+            raise DiagnoseError("--labels needs --model: the error analysis is about the model's mistakes")
+        layer_list = None
+        if layers is not None:
+            if model is None:
+                raise DiagnoseError("--layers needs --model")
+            layer_list = [] if layers.strip().lower() == "none" else [s.strip() for s in layers.split(",") if s.strip()]
+        X = read_points(train, "--train")
+        Q = read_points(query, "--query")
+        ytr = yq = None
+        if labels is not None:
+            ptr, pq = _labels_paths(labels)
+            ytr = read_points(ptr, "--labels (train)") if ptr is not None else None
+            yq = read_points(pq, "--labels (query)")
+        net, shape = load_model(model, arch) if model is not None else (None, None)
+        result = diagnose(X, Q, net, y_train=ytr, y_query=yq, layers=layer_list, input_shape=shape,
+                          report=report, table=table, options=opts, progress=not quiet,
+                          title=f"theorylab diagnose: {query.name} against {train.name}")
         if as_json:
             typer.echo(json.dumps(result.summary, indent=2))
             return
-        typer.echo(f"theorylab diagnose: {result.summary['n_query']} queries against {result.summary['n_train']} "
-                   f"training points in {result.summary['dim']} dims (affine dim {result.summary['affine_dim']})")
-        for k, v in result.summary.items():
-            typer.echo(f"  {k:<26} {v if not isinstance(v, float) else f'{v:.4g}'}")
-        if out is not None:
-            typer.echo(f"per-query table written to {out}")
-        else:
-            typer.echo(result.per_query.head(20).to_string())
+        s = result.summary
+        typer.echo(f"theorylab diagnose: {s['n_query']:,} queries against {s['n_train']:,} training points, "
+                   f"{s['dim']:,} values each" + (f"; model with {s['model.parameters']:,} parameters"
+                                                   if "model.parameters" in s else ""))
+        typer.echo(f"  {'space':<16} {'width':>6} {'d*':>5} {'in hull':>8} {'in ellipsoid':>12} {'in box':>7} "
+                   f"{'median kNN pct':>14}")
+        for r in result.spaces.to_dict("records"):
+            typer.echo(f"  {r['space']:<16} {r['dim']:>6} {r['affine_dim']:>5} {r['in_hull'].value:>8.3f} "
+                       f"{r['in_ellipsoid'].value:>12.3f} {r['in_box'].value:>7.3f} {r['knn_percentile_median']:>14.1f}")
+        ids = {k: v for k, v in s.items() if k.startswith("input.id_")}
+        if ids:
+            typer.echo("  intrinsic dimension (input): " + ", ".join(f"{k[9:]} {_fmt(v)}" for k, v in ids.items()))
+        if "model.lipschitz_upper" in s:
+            typer.echo(f"  Lipschitz of the {s['model.lipschitz_of']}: lower {_fmt(s['model.lipschitz_lower_train'])} "
+                       f"(train), {_fmt(s['model.lipschitz_lower_query'])} (queries); certified upper "
+                       f"{_fmt(s['model.lipschitz_upper'])}")
+        if "model.query_accuracy" in s:
+            typer.echo(f"  query accuracy {s['model.query_accuracy']:.4f}; best error detector: "
+                       f"{s.get('best_detector', 'n/a')} (AUROC {_fmt(s.get('best_detector_auroc'))})")
+        if result.comparison is not None:
+            c = result.comparison
+            iv = f" [{c.interval[0]:.3f}, {c.interval[1]:.3f}]" if c.interval else ""
+            typer.echo(f"  geometry vs PyOD: {c.status} (ΔAUROC {_fmt(c.estimate, '.3f')}{iv})")
+        for n in result.notes:
+            typer.echo(f"  note: {n}")
+        if report is not None:
+            typer.echo(f"report written to {report}")
+        if table is not None:
+            typer.echo(f"per-query table written to {table}")
