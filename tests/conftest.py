@@ -14,6 +14,10 @@ sys.path.insert(0, str(HERE))
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")]))
 os.environ["THEORYLAB_PLUGINS"] = "toy_experiments"
 os.environ.setdefault("MPLBACKEND", "Agg")
+# One BLAS/OpenMP/torch thread per test worker (set before torch is imported): `-n 2` already
+# uses both cores, and small torch work is slower with threads competing for them.
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 
 @pytest.fixture

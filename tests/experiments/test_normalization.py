@@ -23,14 +23,6 @@ from theorylab.models.normalized import (
 SEEDS = 5
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small torch work is slower on a shared 2-core machine with 2 threads; restore afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 # -- the identities, on a tiny model ---------------------------------------------------------------
 def test_exp_lr_rate_reproduces_li_arora_numbers():

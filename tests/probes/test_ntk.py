@@ -21,15 +21,6 @@ from theorylab.probes.ntk import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small torch work is slower on a shared 2-core machine with 2 threads; restore afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _loop_ntk(model: nn.Module, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
     """The naive peer: one autograd call per (example, output), full (N, M, O, O) kernel."""
     params = [p for p in model.parameters() if p.requires_grad]

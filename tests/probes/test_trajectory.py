@@ -20,15 +20,6 @@ from theorylab.probes.trajectory import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small torch work is slower on a shared 2-core machine with 2 threads; restore afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_norms_and_relative_change_on_known_tensors():
     init = {"a": torch.tensor([3.0, 4.0]), "b": torch.tensor([0.0, 0.0, 12.0])}
     now = {"a": torch.tensor([3.0, 4.0]) * 2, "b": torch.tensor([5.0, 0.0, 12.0])}
