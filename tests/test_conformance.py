@@ -81,6 +81,15 @@ def test_smoke_is_deterministic(name):
 
 
 @pytest.mark.parametrize("name", BUILTIN)
+def test_every_preset_validates_and_plans(name):
+    exp = get_experiment(name)
+    for preset in exp.preset_names():
+        plan = plan_sweep(exp, preset=preset)
+        assert len(plan) == exp.seeds_for(preset) and plan.runs[0].config == exp.make_config(preset)
+    assert exp.seeds_for("full") >= exp.seeds_for("quick") >= 1
+
+
+@pytest.mark.parametrize("name", BUILTIN)
 def test_quick_has_replicates_and_described_literal_choices(name):
     exp = get_experiment(name)
     assert exp.seeds_for("quick") >= 5 or exp.replicates != "seeds", (
