@@ -98,14 +98,21 @@ def _literal(node: ast.AST, names: dict[str, Any]) -> Any:
     raise ValueError("not a literal")
 
 
+def _is_literal(node: ast.AST, names: dict[str, Any]) -> bool:
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return _is_literal(node.left, names) and _is_literal(node.right, names)
+    return isinstance(node, ast.Name) and isinstance(names.get(node.id), str)
+
+
 def _module_strings(tree: ast.Module) -> dict[str, Any]:
+    """Module-level names bound to string literals (what class attributes may be built from)."""
     names: dict[str, Any] = {}
     for stmt in tree.body:
-        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
-            try:
-                names[stmt.targets[0].id] = _literal(stmt.value, names)
-            except ValueError:
-                pass
+        if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+                and _is_literal(stmt.value, names)):
+            names[stmt.targets[0].id] = _literal(stmt.value, names)
     return names
 
 
