@@ -25,3 +25,18 @@ def store_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     d = tmp_path / "store"
     monkeypatch.setenv("THEORYLAB_HOME", str(d))
     return d
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]):
+    """Run the ``theorylab`` command in-process: ``code, stdout, stderr = cli("list", "--json")``."""
+    from theorylab.cli import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as ei:
+            main(list(args))
+            raise SystemExit(0)
+        cap = capsys.readouterr()
+        return int(ei.value.code or 0), cap.out, cap.err
+
+    return run

@@ -23,7 +23,6 @@ import pytest
 from pydantic import Field
 
 import theorylab
-from theorylab.cli import main
 from theorylab.engine import store as store_mod
 from theorylab.engine.config import ALLOW_EMPTY, ConfigError, ExperimentConfig, build_config
 from theorylab.engine.executors import RunOutcome
@@ -33,14 +32,6 @@ from theorylab.engine.store import Store, StoreError, check_name
 from theorylab.engine.sweep import plan_sweep
 
 SMOKE = ["--preset", "smoke", "--executor", "serial"]
-
-
-def _cli(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as ei:
-        main(list(args))
-        raise SystemExit(0)
-    cap = capsys.readouterr()
-    return int(ei.value.code or 0), cap.out, cap.err
 
 
 def _one_line_error(code: int, err: str) -> str:
@@ -99,18 +90,18 @@ BAD_RUNS = [
 
 
 @pytest.mark.parametrize(("args", "message"), BAD_RUNS, ids=[" ".join(a)[:40] for a, _ in BAD_RUNS])
-def test_bad_run_input_is_one_line_exit_2_and_writes_nothing(capsys, store_dir, args, message):
+def test_bad_run_input_is_one_line_exit_2_and_writes_nothing(capsys, store_dir, args, message, cli):
     base = ["run", "toy-noise", "--store", str(store_dir)]
     if "--preset" not in args:
         base += ["--preset", "smoke"]
-    code, _, err = _cli(capsys, *base, *args)
+    code, _, err = cli(*base, *args)
     line = _one_line_error(code, err)
     assert message in line
     assert not store_dir.exists()  # nothing written, not even the store directory
 
 
-def test_reproduce_refuses_bad_workers_before_any_work(capsys, store_dir):
-    code, _, err = _cli(capsys, "reproduce", "--only", "toy-noise", "--workers", "-1", "--store", str(store_dir))
+def test_reproduce_refuses_bad_workers_before_any_work(capsys, store_dir, cli):
+    code, _, err = cli("reproduce", "--only", "toy-noise", "--workers", "-1", "--store", str(store_dir))
     assert "--workers must be a positive integer" in _one_line_error(code, err)
     assert not store_dir.exists()
 
@@ -142,9 +133,9 @@ def test_base_config_refuses_non_finite_floats_and_empty_tuples_unless_allowed()
 
 
 # -- user and stored text is never markup ------------------------------------------------------------
-def test_markup_in_user_and_stored_text_is_printed_verbatim(capsys, store_dir):
+def test_markup_in_user_and_stored_text_is_printed_verbatim(capsys, store_dir, cli):
     s = str(store_dir)
-    code, out, err = _cli(capsys, "run", "toy-noise", *SMOKE, "--store", s, "--set", "fail_on=1",
+    code, out, err = cli("run", "toy-noise", *SMOKE, "--store", s, "--set", "fail_on=1",
                           "--set", "label=[/x]", "--name", "marked")
     assert code == 1 and "Traceback" not in out + err and "toy failure at x=1.0" in out
     # A stored error holding markup, an ANSI escape and a bidi override (an experiment's message).
@@ -155,13 +146,13 @@ def test_markup_in_user_and_stored_text_is_printed_verbatim(capsys, store_dir):
                                   1.0, 2.0))
     st.release("evil")
     for _ in range(2):  # status used to crash on every call for the whole store
-        code, out, err = _cli(capsys, "status", "--store", s)
+        code, out, err = cli("status", "--store", s)
         assert code == 0 and "Traceback" not in err, err
         text = " ".join(out.split())
         assert "[/x] [red]boom[/red] \\x1b[2J \\u202eevil" in text
         assert "\x1b" not in out and "\u202e" not in out
         assert "marked" in text and "toy failure at x=1.0" in text
-    code, out, _ = _cli(capsys, "status", "--store", s, "--json")
+    code, out, _ = cli("status", "--store", s, "--json")
     rows = {r["sweep"]: r for r in json.loads(out)}
     assert rows["evil"]["errors"][0]["error"] == "RuntimeError: [/x] [red]boom[/red] \\x1b[2J \\u202eevil"
 
@@ -183,7 +174,7 @@ def test_names_cannot_escape_the_store(tmp_path, name):
     assert not (tmp_path / "store").exists()
 
 
-def test_hostile_records_in_the_store_are_refused_not_followed(store_dir, capsys):
+def test_hostile_records_in_the_store_are_refused_not_followed(store_dir, capsys, cli):
     rep = run_sweep("toy-noise", preset="smoke", executor="serial")
     sweeps = store_dir / "sweeps"
     rec = json.loads((sweeps / f"{rep.name}.json").read_text())
@@ -201,7 +192,7 @@ def test_hostile_records_in_the_store_are_refused_not_followed(store_dir, capsys
     assert "invalid run id" in rows["evil-ids"]["errors"][0]["error"]
     assert "invalid experiment name" in rows["evil-exp"]["problem"]
     assert rows[rep.name]["corrupt"] == 1 and "invalid table name" in rows[rep.name]["errors"][0]["error"]
-    code, _, err = _cli(capsys, "status", "--store", str(store_dir))
+    code, _, err = cli("status", "--store", str(store_dir))
     assert code == 0 and "Traceback" not in err
 
 
@@ -243,7 +234,7 @@ def test_edited_or_truncated_files_are_named_never_read_and_rerun_on_resume(stor
     assert not [p for p in (store_dir / "runs" / "toy-noise").iterdir() if p.name.startswith(".")]
 
 
-def test_an_edited_verdict_or_sweep_record_is_not_believed(store_dir, capsys):
+def test_an_edited_verdict_or_sweep_record_is_not_believed(store_dir, capsys, cli):
     rep = run_sweep("toy-noise", preset="smoke", executor="serial")
     vpath = store_dir / "verdicts" / f"{rep.name}.json"
     v = json.loads(vpath.read_text())
@@ -253,7 +244,7 @@ def test_an_edited_verdict_or_sweep_record_is_not_believed(store_dir, capsys):
         Store().verdict(rep.name)
     row = Store().status()[0]
     assert row["verdict"] == "damaged" and "checksum mismatch" in row["problem"]
-    code, out, _ = _cli(capsys, "status", "--store", str(store_dir))
+    code, out, _ = cli("status", "--store", str(store_dir))
     assert code == 0 and "damaged" in out
     spath = store_dir / "sweeps" / f"{rep.name}.json"
     s = json.loads(spath.read_text())
@@ -322,27 +313,27 @@ def test_reads_work_on_a_read_only_store_and_never_write(store_dir, tmp_path):
     assert _tree(store_dir) == before  # nothing written, not even an index
 
 
-def test_missing_store_or_store_that_is_a_file(capsys, tmp_path):
+def test_missing_store_or_store_that_is_a_file(capsys, tmp_path, cli):
     missing = tmp_path / "nope"
     for args in (["status"], ["report", "toy-noise"]):
-        code, _, err = _cli(capsys, *args, "--store", str(missing))
+        code, _, err = cli(*args, "--store", str(missing))
         assert "no store at" in _one_line_error(code, err)
     with pytest.raises(StoreError, match="no store at"):
         Store(missing).sweep("toy-noise.smoke")
     afile = tmp_path / "file"
     afile.write_text("x")
-    code, _, err = _cli(capsys, "status", "--store", str(afile))
+    code, _, err = cli("status", "--store", str(afile))
     assert "exists and is not a directory" in _one_line_error(code, err)
     assert not missing.exists()
 
 
 # -- disk full, read-only file system, SQLite errors: named for what they are --------------------------
-def test_disk_full_is_named_and_leaves_no_partial_run(store_dir, monkeypatch, capsys):
+def test_disk_full_is_named_and_leaves_no_partial_run(store_dir, monkeypatch, capsys, cli):
     def full(path, data):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
     monkeypatch.setattr(store_mod, "_write_bytes", full)
-    code, _, err = _cli(capsys, "run", "toy-noise", *SMOKE, "--store", str(store_dir))
+    code, _, err = cli("run", "toy-noise", *SMOKE, "--store", str(store_dir))
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert code == 2 and "Traceback" not in err, err
     line = lines[-1]  # after the progress line: the error is the last, and only, word on what failed
@@ -390,19 +381,19 @@ def test_sqlite_errors_are_named_and_only_corruption_says_delete(tmp_path, exc, 
     assert ("delete it" in msg) == delete
 
 
-def test_corrupted_index_is_reported_then_rebuilt_once_deleted(store_dir, capsys):
+def test_corrupted_index_is_reported_then_rebuilt_once_deleted(store_dir, capsys, cli):
     run_sweep("toy-noise", preset="smoke", executor="serial")
     index = store_dir / "index.sqlite"
     for p in store_dir.glob("index.sqlite*"):
         p.unlink()
     index.write_bytes(b"this is not a database" * 100)
-    code, _, err = _cli(capsys, "run", "toy-noise", *SMOKE, "--sweep", "x=3", "--store", str(store_dir))
+    code, _, err = cli("run", "toy-noise", *SMOKE, "--sweep", "x=3", "--store", str(store_dir))
     line = _one_line_error(code, err)
     assert "index.sqlite: corrupted index" in line and "delete it" in line
-    code, _, err = _cli(capsys, "status", "--store", str(store_dir))  # reads never touch the index
+    code, _, err = cli("status", "--store", str(store_dir))  # reads never touch the index
     assert code == 0
     index.unlink()
-    code, _, err = _cli(capsys, "run", "toy-noise", *SMOKE, "--sweep", "x=3", "--store", str(store_dir))
+    code, _, err = cli("run", "toy-noise", *SMOKE, "--sweep", "x=3", "--store", str(store_dir))
     assert code == 0, err
     db = sqlite3.connect(index)
     try:
@@ -413,12 +404,12 @@ def test_corrupted_index_is_reported_then_rebuilt_once_deleted(store_dir, capsys
 
 
 # -- cost ----------------------------------------------------------------------------------------------------
-def test_estimated_time_above_the_budget_is_warned_about(capsys, store_dir):
-    code, _, err = _cli(capsys, "run", "toy-noise", "--preset", "quick", "--executor", "serial",
+def test_estimated_time_above_the_budget_is_warned_about(capsys, store_dir, cli):
+    code, _, err = cli("run", "toy-noise", "--preset", "quick", "--executor", "serial",
                         "--store", str(store_dir), "--time-budget", "0.01")
     assert code == 0
     assert ("warning: 2 runs to do, estimated 10s (5 s per quick run × 2 / 1 workers), above --time-budget "
             "0.01 min") in " ".join(err.split())
-    code, _, err = _cli(capsys, "run", "toy-noise", "--preset", "quick", "--executor", "serial",
+    code, _, err = cli("run", "toy-noise", "--preset", "quick", "--executor", "serial",
                         "--store", str(store_dir), "--time-budget", "0.01")
     assert code == 0 and "warning" not in err  # nothing left to run, nothing to warn about

@@ -1,28 +1,18 @@
 """deep-matrix-factorization and deep-linear-preconditioning: every check says supported, not
-supported and inconclusive on hand-made results, and the numerical pieces against known cases."""
+supported and inconclusive on hand-made results (the numerical pieces are tested against known
+cases in tests/models/test_linear.py)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from theorylab.engine.registry import get_experiment
-from theorylab.engine.testing import synthetic_results
-from theorylab.experiments.deep_linear import (
-    _lp_minimum,
-    _overparameterized_gd,
-    complete_by_factorization,
-    complete_by_nuclear_norm,
-)
+from theorylab.engine.testing import status_of, synthetic_results
 
 SEEDS = 5
 
 
-def _status(verdict, fragment: str) -> str:
-    hits = [c for c in verdict.checks if fragment in c.statement]
-    assert len(hits) == 1, [c.statement for c in verdict.checks]
-    return hits[0].status
 
 
 # -- deep-matrix-factorization ---------------------------------------------------------------
@@ -55,52 +45,28 @@ def _dmf_verdict(d3_err_factor, d3_rank_factor, converged=True):
 def test_dmf_supported_when_deeper_is_better():
     v = _dmf_verdict([0.1, 0.12, 0.11, 0.09, 0.1], [0.5, 0.52, 0.49, 0.51, 0.5])
     assert v.status == "supported"
-    assert _status(v, "lower error than depth 2") == "supported"
-    assert _status(v, "lower effective rank than nuclear norm") == "supported"
+    assert status_of(v, "lower error than depth 2") == "supported"
+    assert status_of(v, "lower effective rank than nuclear norm") == "supported"
 
 
 def test_dmf_not_supported_when_deeper_is_worse():
     v = _dmf_verdict([1.5, 1.6, 1.4, 1.55, 1.5], [1.2, 1.25, 1.2, 1.22, 1.21])
     for frag in ("lower error than depth 2", "lower effective rank than depth 2",
                  "lower error than nuclear norm", "lower effective rank than nuclear norm"):
-        assert _status(v, frag) == "not supported", frag
+        assert status_of(v, frag) == "not supported", frag
     assert v.status == "not supported"
 
 
 def test_dmf_inconclusive_when_the_ratio_straddles_the_threshold():
     v = _dmf_verdict([0.5, 1.1, 0.6, 1.2, 0.8], [0.7, 1.2, 0.8, 1.3, 0.95])
-    assert _status(v, "lower error than depth 2") == "inconclusive"
-    assert _status(v, "lower effective rank than depth 2") == "inconclusive"
+    assert status_of(v, "lower error than depth 2") == "inconclusive"
+    assert status_of(v, "lower effective rank than depth 2") == "inconclusive"
 
 
 def test_dmf_unconverged_runs_are_left_out_and_make_it_inconclusive():
     v = _dmf_verdict([0.1] * SEEDS, [0.5] * SEEDS, converged=False)
     assert v.status == "inconclusive"
     assert all(c.n == 0 for c in v.checks)
-
-
-def test_nuclear_norm_recovers_a_low_rank_matrix_from_many_entries():
-    """Candès–Recht regime: rank 1, 30×30, 60% observed → exact recovery (a known case)."""
-    rng = np.random.default_rng(0)
-    W = np.outer(rng.standard_normal(30), rng.standard_normal(30))
-    mask = rng.random((30, 30)) < 0.6
-    X = complete_by_nuclear_norm(W, mask, eps=1e-8)
-    assert np.linalg.norm(X - W) / np.linalg.norm(W) < 1e-4
-    np.testing.assert_allclose(X[mask], W[mask], atol=1e-4)
-
-
-def test_factorization_fits_the_observed_entries_and_depth_one_leaves_the_rest_at_init():
-    rng = np.random.default_rng(1)
-    W = np.outer(rng.standard_normal(20), rng.standard_normal(20))
-    W *= 20 / np.linalg.norm(W)
-    mask = rng.random((20, 20)) < 0.5
-    deep = complete_by_factorization(W, mask, 3, 1e-3, np.random.default_rng(2), tol=1e-6, max_steps=20_000)
-    assert deep["converged"] and deep["train_mse"] < 1e-6
-    # a rank-1 target from half the entries: the deep factorization completes it
-    assert np.linalg.norm((deep["W"] - W)[~mask]) / np.linalg.norm(W[~mask]) < 0.05
-    flat = complete_by_factorization(W, mask, 1, 1e-3, np.random.default_rng(2), tol=1e-6, max_steps=2000)
-    assert flat["converged"]
-    assert np.abs(flat["W"][~mask]).max() < 0.05  # unobserved entries never receive a gradient
 
 
 # -- deep-linear-preconditioning -------------------------------------------------------------
@@ -140,29 +106,5 @@ GOOD = {"flow": [0.01, 0.012, 0.008, 0.011, 0.009], "gd": [0.3, 0.35, 0.32, 0.28
 def test_dlp_each_check_has_three_outcomes(key, fragment, bad, ambiguous):
     v = _dlp_verdict(**GOOD)
     assert v.status == "supported"
-    assert _status(_dlp_verdict(**{**GOOD, key: bad}), fragment) == "not supported"
-    assert _status(_dlp_verdict(**{**GOOD, key: ambiguous}), fragment) == "inconclusive"
-
-
-def test_overparameterized_depth_one_is_plain_gradient_descent():
-    rng = np.random.default_rng(3)
-    X, y = rng.standard_normal((40, 5)), rng.standard_normal(40)
-    w0 = rng.standard_normal(5)
-    final, _ = _overparameterized_gd(w0, X, y, 4, 1, np.array([0.01]), 50, 10)
-    w = w0.copy()
-    for _ in range(50):
-        r = X @ w - y
-        w -= 0.01 * X.T @ (r**3) / 40
-    assert final[0] == pytest.approx(np.mean((X @ w - y) ** 4) / 4, rel=1e-10)
-    # a balanced depth-2 start reproduces the same end-to-end w at step 0
-    _, curve = _overparameterized_gd(w0, X, y, 4, 2, np.array([0.01]), 1, 1)
-    assert curve[0, 0] == pytest.approx(np.mean((X @ w0 - y) ** 4) / 4, rel=1e-12)
-
-
-def test_lp_minimum_is_a_minimum():
-    rng = np.random.default_rng(4)
-    X, y = rng.standard_normal((60, 4)), rng.standard_normal(60)
-    best = _lp_minimum(X, y, 4)
-    w = np.linalg.lstsq(X, y, rcond=None)[0]
-    assert best <= np.mean((X @ w - y) ** 4) / 4
-    assert _lp_minimum(X, y, 2) == pytest.approx(np.mean((X @ w - y) ** 2) / 2, rel=1e-12)
+    assert status_of(_dlp_verdict(**{**GOOD, key: bad}), fragment) == "not supported"
+    assert status_of(_dlp_verdict(**{**GOOD, key: ambiguous}), fragment) == "inconclusive"

@@ -7,13 +7,7 @@ import pandas as pd
 import pytest
 
 from theorylab.engine.registry import get_experiment
-from theorylab.engine.testing import synthetic_results
-
-
-def _status(v, needle: str) -> str:
-    hits = [c.status for c in v.checks if needle in c.statement]
-    assert len(hits) == 1, (needle, v.summary())
-    return hits[0]
+from theorylab.engine.testing import status_of, synthetic_results
 
 
 # -- isoperimetry (instrument) ----------------------------------------------------------------------
@@ -38,7 +32,7 @@ def test_isoperimetry_three_states(proj, other, expected):
     exp = get_experiment("isoperimetry")
     res = synthetic_results(exp, [{"fluctuations": _fluct(proj, other)}] * 2)
     v = exp.check(res)
-    assert (_status(v, "unit projection"), _status(v, "Poincaré bound at every d")) == expected, v.summary()
+    assert (status_of(v, "unit projection"), status_of(v, "Poincaré bound at every d")) == expected, v.summary()
     assert v.kind == "instrument"
 
 
@@ -91,7 +85,7 @@ def _id_runs(peak, untrained, noise, frac, frac_noise, **kw) -> list[dict]:
 def test_hunchback_three_states(peak, expected):
     exp = get_experiment("intrinsic-dimension")
     v = exp.check(synthetic_results(exp, _id_runs(peak, 1.0, 0.05, 0.1, 0.02)))
-    assert _status(v, "hunchback") == expected, v.summary()
+    assert status_of(v, "hunchback") == expected, v.summary()
 
 
 @pytest.mark.parametrize("peak, untrained, noise, expected", [
@@ -99,7 +93,7 @@ def test_hunchback_three_states(peak, expected):
 def test_untrained_control_three_states(peak, untrained, noise, expected):
     exp = get_experiment("intrinsic-dimension")
     v = exp.check(synthetic_results(exp, _id_runs(peak, untrained, noise, 0.1, 0.02)))
-    assert _status(v, "product of training") == expected, v.summary()
+    assert status_of(v, "product of training") == expected, v.summary()
 
 
 @pytest.mark.parametrize("frac, noise, expected", [(0.1, 0.02, "supported"), (0.5, 0.02, "not supported"),
@@ -107,7 +101,7 @@ def test_untrained_control_three_states(peak, untrained, noise, expected):
 def test_natural_data_far_below_ambient_three_states(frac, noise, expected):
     exp = get_experiment("intrinsic-dimension")
     v = exp.check(synthetic_results(exp, _id_runs(1.6, 1.0, 0.02, frac, noise)))
-    assert _status(v, "far below ambient") == expected, v.summary()
+    assert status_of(v, "far below ambient") == expected, v.summary()
 
 
 @pytest.mark.parametrize("mle, noise, expected", [(10.0, 0.02, "supported"), (20.0, 0.02, "not supported"),

@@ -1,5 +1,5 @@
-"""implicit-bias-logistic: each check's three outcomes on hand-made trajectories, and the
-planted data against the SVC oracle."""
+"""implicit-bias-logistic: each check's three outcomes on hand-made trajectories (the planted
+data and the SVC oracle are tested in tests/test_data_synthetic.py and tests/models/test_linear.py)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,7 @@ import pandas as pd
 import pytest
 
 from theorylab.engine.registry import get_experiment
-from theorylab.engine.testing import synthetic_results
-from theorylab.experiments.implicit_bias import (
-    logistic_gd,
-    max_margin_direction,
-    planted_margin_data,
-)
+from theorylab.engine.testing import status_of, synthetic_results
 
 SEEDS = 5
 GOOD = {"intercept": 0.0, "slope": 0.1, "norm_rate": 1.0, "drift": 0.0, "loss_exp": -1.0, "control_rate": 0.0}
@@ -48,10 +43,6 @@ def _verdict(per_seed: list[dict]):
     return exp.check(synthetic_results(exp, runs))
 
 
-def _status(verdict, fragment: str) -> str:
-    hits = [c for c in verdict.checks if fragment in c.statement]
-    assert len(hits) == 1
-    return hits[0].status
 
 
 CASES = [
@@ -72,17 +63,5 @@ def test_all_supported_on_the_theorem_s_trajectories():
 
 @pytest.mark.parametrize(("key", "fragment", "bad", "ambiguous"), CASES)
 def test_each_check_has_three_outcomes(key, fragment, bad, ambiguous):
-    assert _status(_verdict([{**GOOD, key: bad}] * SEEDS), fragment) == "not supported"
-    assert _status(_verdict([{**GOOD, key: a} for a in ambiguous]), fragment) == "inconclusive"
-
-
-def test_planted_data_is_separable_with_the_planted_svm_and_gd_norm_grows():
-    X, y, u = planted_margin_data(np.random.default_rng(0), 20, 1.0, (1.5, 3.0))
-    margins = y * (X @ u)
-    assert margins.min() == pytest.approx(1.0) and np.sum(margins < 1 + 1e-9) == 2
-    w_hat = max_margin_direction(X, y)
-    np.testing.assert_allclose(w_hat, u, atol=1e-6)  # the oracle finds the planted max-margin vector
-    Z = X * y[:, None]
-    rec = logistic_gd(X, y, 4.0 / np.linalg.norm(Z, 2) ** 2, 2000, np.array([200, 2000]))
-    (_, w1, l1), (_, w2, l2) = rec
-    assert l2 < l1 and np.linalg.norm(w2) > np.linalg.norm(w1)
+    assert status_of(_verdict([{**GOOD, key: bad}] * SEEDS), fragment) == "not supported"
+    assert status_of(_verdict([{**GOOD, key: a} for a in ambiguous]), fragment) == "inconclusive"

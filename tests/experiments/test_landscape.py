@@ -1,24 +1,17 @@
 """mode-connectivity and trajectory-not-landscape: each check's three outcomes on hand-made
-results, and the stop-at-zero-error helper."""
+results (the stop-at-zero-error helper is tested in tests/models/test_train.py)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from theorylab.engine.registry import get_experiment
-from theorylab.engine.testing import synthetic_results
-from theorylab.experiments.landscape import fit_to_zero_error
-from theorylab.models import accuracy, mlp
+from theorylab.engine.testing import status_of, synthetic_results
 
 SEEDS = 5
 
 
-def _status(verdict, fragment: str) -> str:
-    hits = [c for c in verdict.checks if fragment in c.statement]
-    assert len(hits) == 1, [c.statement for c in verdict.checks]
-    return hits[0].status
 
 
 # -- mode-connectivity ------------------------------------------------------------------------
@@ -57,8 +50,8 @@ def test_mode_connectivity_checks_have_three_outcomes(key, fragment, bad, ambigu
     good = _mc_verdict([MC_GOOD] * SEEDS)
     assert good.status == "supported", good.summary()
     jitter = [0.0, 0.001, 0.002, 0.001, 0.0]
-    assert _status(_mc_verdict([{**MC_GOOD, key: bad + j} for j in jitter]), fragment) == "not supported"
-    assert _status(_mc_verdict([{**MC_GOOD, key: a} for a in ambiguous]), fragment) == "inconclusive"
+    assert status_of(_mc_verdict([{**MC_GOOD, key: bad + j} for j in jitter]), fragment) == "not supported"
+    assert status_of(_mc_verdict([{**MC_GOOD, key: a} for a in ambiguous]), fragment) == "inconclusive"
 
 
 def test_mode_connectivity_reports_the_k_from_which_training_is_stable():
@@ -92,28 +85,13 @@ def _tnl_verdict(values: list[dict], reached: bool = True):
 def test_trajectory_checks_have_three_outcomes(key, fragment, bad, ambiguous):
     good = _tnl_verdict([TNL_GOOD] * SEEDS)
     assert good.status == "supported", good.summary()
-    assert _status(_tnl_verdict([{**TNL_GOOD, key: bad}] * SEEDS), fragment) == "not supported"
-    assert _status(_tnl_verdict([{**TNL_GOOD, key: a} for a in ambiguous]), fragment) == "inconclusive"
+    assert status_of(_tnl_verdict([{**TNL_GOOD, key: bad}] * SEEDS), fragment) == "not supported"
+    assert status_of(_tnl_verdict([{**TNL_GOOD, key: a} for a in ambiguous]), fragment) == "inconclusive"
 
 
 def test_trajectory_solutions_without_zero_training_error_are_left_out():
     v = _tnl_verdict([TNL_GOOD] * SEEDS, reached=False)
     assert v.status == "inconclusive"
-
-
-def test_fit_to_zero_error_stops_as_soon_as_the_training_set_is_fit():
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((40, 5)).astype(np.float32)
-    y = (X[:, 0] > 0).astype(np.int64)
-    net = mlp(5, (32,), 2, seed=0)
-    steps, reached = fit_to_zero_error(net, X, y, max_steps=2000, check_every=5, optimizer="adam", lr=1e-2,
-                                       batch_size=40, seed=0)
-    assert reached and steps < 2000 and steps % 5 == 0
-    assert accuracy(net, X, y) == 1.0
-    net = mlp(5, (32,), 2, seed=0)
-    steps, reached = fit_to_zero_error(net, X, rng.integers(0, 2, 40), max_steps=10, check_every=5,
-                                       optimizer="sgd", lr=1e-4, batch_size=40, seed=0)
-    assert steps == 10 and not reached
 
 
 def test_mode_connectivity_does_not_judge_pairs_of_untrained_networks():

@@ -18,17 +18,13 @@ import torch
 from torch import nn
 
 from theorylab.engine.registry import get_experiment
-from theorylab.engine.testing import synthetic_results
+from theorylab.engine.testing import status_of, synthetic_results
 from theorylab.models.builders import mlp
 from theorylab.probes.regions import decision_boundary_points, partition_2d, slice_density
 
 SEEDS = 5
 
 
-def _status(verdict, keyword: str) -> str:
-    hits = [c for c in verdict.checks if keyword in c.statement]
-    assert len(hits) == 1, [c.statement for c in verdict.checks]
-    return hits[0].status
 
 
 def _jitter(s: int, scale: float) -> float:
@@ -76,7 +72,7 @@ def test_rpn_all_checks_supported_when_the_claim_holds():
     ({"rate": lambda w, L, s: 0.6}, "inconclusive"),  # straddles θ/π + 0.1
 ])
 def test_rpn_theta_over_pi_at_every_architecture(kw, status):
-    assert _status(_rpn(**kw), "θ/π at every architecture") == status
+    assert status_of(_rpn(**kw), "θ/π at every architecture") == status
 
 
 @pytest.mark.parametrize(("kw", "status"), [
@@ -84,7 +80,7 @@ def test_rpn_theta_over_pi_at_every_architecture(kw, status):
     ({"rate": lambda w, L, s: 0.3 * (w * L) ** (0.1 + 0.05 * (s - 2))}, "inconclusive"),
 ])
 def test_rpn_linear_in_n(kw, status):
-    assert _status(_rpn(**kw), "linearly in the number of neurons") == status
+    assert status_of(_rpn(**kw), "linearly in the number of neurons") == status
 
 
 @pytest.mark.parametrize(("kw", "status"), [
@@ -92,7 +88,7 @@ def test_rpn_linear_in_n(kw, status):
     ({"rate": lambda w, L, s: 0.4 * (1.1 + 0.05 * (s - 2)) ** L}, "inconclusive"),
 ])
 def test_rpn_no_exponential_growth_in_depth(kw, status):
-    assert _status(_rpn(**kw), "no exponential growth in depth") == status
+    assert status_of(_rpn(**kw), "no exponential growth in depth") == status
 
 
 @pytest.mark.parametrize(("kw", "status"), [
@@ -100,14 +96,14 @@ def test_rpn_no_exponential_growth_in_depth(kw, status):
     ({"trained": lambda w, L: 2.0, "trained_spread": 0.1}, "inconclusive"),
 ])
 def test_rpn_trained_vs_init(kw, status):
-    assert _status(_rpn(**kw), "training keeps the per-neuron count") == status
+    assert status_of(_rpn(**kw), "training keeps the per-neuron count") == status
 
 
 def test_rpn_single_depth_is_inconclusive_not_silently_dropped():
     exp = get_experiment("regions-per-neuron")
     runs = [{k: df[df.depth == 1] for k, df in r.items()} for r in _rpn_runs()]
     v = exp.check(synthetic_results(exp, runs))
-    assert _status(v, "no exponential growth in depth") == "inconclusive"
+    assert status_of(v, "no exponential growth in depth") == "inconclusive"
 
 
 # -- regions-2d-slice -----------------------------------------------------------------------------
@@ -147,7 +143,7 @@ def test_slice_all_checks_supported_when_the_claim_holds():
 @pytest.mark.parametrize(("value", "spread", "status"), [(0.65, 0.02, "supported"), (5.0, 0.02, "not supported"),
                                                          (0.15, 0.02, "not supported"), (2.0, 0.1, "inconclusive")])
 def test_slice_density_against_the_prediction(condition, keyword, value, spread, status):
-    assert _status(_slice(ratio={condition: value}, spread=spread), keyword) == status
+    assert status_of(_slice(ratio={condition: value}, spread=spread), keyword) == status
 
 
 @pytest.mark.parametrize("condition,keyword", [("clean", "on clean labels"), ("corrupted", "memorising corrupted")])
@@ -157,15 +153,15 @@ def test_slice_after_training_needs_99_percent_train_accuracy(condition, keyword
     runs = _slice_runs()
     runs[0]["density"].loc[runs[0]["density"].condition == condition, "train_acc"] = 0.95
     v = exps.check(synthetic_results(exps, runs))
-    assert _status(v, keyword) == "inconclusive"
+    assert status_of(v, keyword) == "inconclusive"
     assert "train longer" in next(c.decide for c in v.checks if keyword in c.statement)
-    assert _status(v, "within a factor 2 of init") == "inconclusive"
+    assert status_of(v, "within a factor 2 of init") == "inconclusive"
 
 
 @pytest.mark.parametrize(("growth", "spread", "status"), [(1.5, 0.02, "supported"), (4.0, 0.02, "not supported"),
                                                           (2.0, 0.1, "inconclusive")])
 def test_slice_training_keeps_the_density(growth, spread, status):
-    assert _status(_slice(growth={"corrupted": growth}, spread=spread), "within a factor 2 of init") == status
+    assert status_of(_slice(growth={"corrupted": growth}, spread=spread), "within a factor 2 of init") == status
 
 
 # -- local-complexity-dynamics --------------------------------------------------------------------
@@ -201,39 +197,39 @@ def test_lc_all_checks_supported_when_the_claim_holds():
 
 
 def test_lc_rise():
-    assert _status(_lc(series=[10, 9, 8.5, 8, 7.5, 7, 6.8, 6.5]), "rises to a peak") == "not supported"  # descent only
+    assert status_of(_lc(series=[10, 9, 8.5, 8, 7.5, 7, 6.8, 6.5]), "rises to a peak") == "not supported"  # descent only
     # rises by 0.05..0.17 of LC at init across replicates (mean 0.11): straddles 0.10
     noisy = lambda s: [10, 9, 9.5, 10, 10.1 + 0.3 * (s - 2), 9.8, 8, 7]  # noqa: E731
-    assert _status(_lc(series=noisy), "rises to a peak") == "inconclusive"
+    assert status_of(_lc(series=noisy), "rises to a peak") == "inconclusive"
 
 
 def test_lc_fall():
     plateau = [10, 7, 8, 11, 13, 12.9, 12.85, 12.8]  # peak inside, but LC barely falls after it
-    assert _status(_lc(series=plateau), "falls after a peak") == "not supported"
+    assert status_of(_lc(series=plateau), "falls after a peak") == "not supported"
     # falls by 0.04..0.16 of LC at init across replicates (mean 0.10): straddles 0.10
     ambiguous = lambda s: [10, 7, 8, 11, 13, 12.5, 12.2, 12.0 + 0.3 * (s - 2)]  # noqa: E731
-    assert _status(_lc(series=ambiguous), "falls after a peak") == "inconclusive"
+    assert status_of(_lc(series=ambiguous), "falls after a peak") == "inconclusive"
 
 
 def test_lc_peak_at_the_last_checkpoint_is_inconclusive_never_supported():
     rising = [10, 7, 8, 9, 10, 11, 12, 13]  # a strong ascent, still rising at the end
     v = _lc(series=rising)
-    assert _status(v, "rises to a peak") == "supported"
-    assert _status(v, "falls after a peak") == "inconclusive"
-    assert _status(v, "delayed robustness") == "inconclusive"
+    assert status_of(v, "rises to a peak") == "supported"
+    assert status_of(v, "falls after a peak") == "inconclusive"
+    assert status_of(v, "delayed robustness") == "inconclusive"
     assert v.status == "inconclusive"
     assert "train longer" in next(c.decide for c in v.checks if "falls after" in c.statement)
 
 
 def test_lc_delayed_robustness_against_the_clean_control():
     # robust accuracy falls after the LC peak
-    assert _status(_lc(robust=[0.1, 0.5, 0.5, 0.5, 0.5, 0.45, 0.4, 0.35]), "delayed robustness") == "not supported"
+    assert status_of(_lc(robust=[0.1, 0.5, 0.5, 0.5, 0.5, 0.45, 0.4, 0.35]), "delayed robustness") == "not supported"
     # robust accuracy rises exactly as much as clean accuracy: plain generalisation, not delayed robustness
     clean = [0.1, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95]
     robust = [0.05, 0.2, 0.2, 0.2, 0.2, 0.25, 0.3, 0.35]
-    assert _status(_lc(clean=clean, robust=robust), "delayed robustness") == "not supported"
+    assert status_of(_lc(clean=clean, robust=robust), "delayed robustness") == "not supported"
     # a gain of ~0.03 with a spread that straddles 0.02
-    assert _status(_lc(robust=[0.1, 0.3, 0.3, 0.3, 0.3, 0.3, 0.31, 0.33], robust_spread=0.02),
+    assert status_of(_lc(robust=[0.1, 0.3, 0.3, 0.3, 0.3, 0.3, 0.31, 0.33], robust_spread=0.02),
                    "delayed robustness") == "inconclusive"
 
 

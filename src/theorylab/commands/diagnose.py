@@ -27,31 +27,18 @@ __all__ = ["parse_set", "read_points", "register"]
 def read_points(path: Path, what: str) -> Any:
     """An array from a user's ``.npy``, ``.csv`` or ``.parquet`` file (never a pickle).
 
-    ``.npy`` is memory-mapped with ``allow_pickle=False`` and its dtype checked before it is
-    read (a complex or object array is refused instead of being cast); tables go through
+    ``.npy`` keeps its shape (images are flattened later) and is read by
+    :func:`theorylab.data.load_npy`, which checks the dtype from the header before loading (a
+    complex, object or structured array is refused instead of being cast); tables go through
     :func:`theorylab.data.load_array`.
     """
-    import numpy as np
-
-    from theorylab.data import load_array
+    from theorylab.data import load_array, load_npy
     from theorylab.diagnose import DiagnoseError
 
     if not path.is_file():
         raise DiagnoseError(f"{what} {path}: no such file")
     if path.suffix.lower() == ".npy":
-        try:
-            arr = np.load(path, allow_pickle=False, mmap_mode="r")
-        except ValueError as e:
-            if "pickle" in str(e) or "Python objects" in str(e):
-                raise DiagnoseError(f"{what} {path}: holds Python objects (a pickle); save a numeric array") from None
-            raise DiagnoseError(f"{what} {path}: not a valid .npy file ({e})") from None
-        except (OSError, EOFError) as e:
-            raise DiagnoseError(f"{what} {path}: cannot read ({type(e).__name__}: {e})") from None
-        if np.iscomplexobj(arr):
-            raise DiagnoseError(f"{what} {path}: complex dtype {arr.dtype} (values must be real)")
-        if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-            raise DiagnoseError(f"{what} {path}: non-numeric dtype {arr.dtype}")
-        return np.array(arr)  # a writable in-memory copy (torch refuses read-only buffers)
+        return load_npy(path)
     return load_array(path)
 
 
@@ -115,34 +102,14 @@ def register(app: typer.Typer) -> None:
         """Where each query stands (hull, ellipsoid, box, kNN), the data's dimension, the model's
         smoothness and regions around the data, and — with labels — which notion predicts the
         model's errors, against PyOD's KNN, LOF, IForest and ECOD."""
-        from theorylab.diagnose import DiagnoseError, load_model, parse_arch
-        from theorylab.diagnose.core import TABLE_SUFFIXES, _check_suffix, diagnose
+        from theorylab.diagnose import load_model
+        from theorylab.diagnose.core import diagnose
         from theorylab.diagnose.options import make_options
 
         # every check first: nothing is computed or written before all inputs are known good
         opts = make_options(**{"seed": seed, **parse_set(set_)})
-        if arch is not None and model is None:
-            raise DiagnoseError("--arch needs --model (the architecture of a weights file)")
-        if arch is not None:
-            parse_arch(arch)
-        if report is not None:
-            _check_suffix(report, (".html", ".htm"), "--report")
-        if table is not None:
-            _check_suffix(table, TABLE_SUFFIXES, "--table")
-        if labels is not None and model is None:
-            raise DiagnoseError("--labels needs --model: the error analysis is about the model's mistakes")
-        layer_list = None
-        if layers is not None:
-            if model is None:
-                raise DiagnoseError("--layers needs --model")
-            layer_list = [] if layers.strip().lower() == "none" else [s.strip() for s in layers.split(",") if s.strip()]
-        X = read_points(train, "--train")
-        Q = read_points(query, "--query")
-        ytr = yq = None
-        if labels is not None:
-            ptr, pq = _labels_paths(labels)
-            ytr = read_points(ptr, "--labels (train)") if ptr is not None else None
-            yq = read_points(pq, "--labels (query)")
+        layer_list = _check_options(model, arch, labels, layers, report, table)
+        X, Q, ytr, yq = _read_inputs(train, query, labels)
         net, shape = load_model(model, arch) if model is not None else (None, None)
         result = diagnose(X, Q, net, y_train=ytr, y_query=yq, layers=layer_list, input_shape=shape,
                           report=report, table=table, options=opts, progress=not quiet,
@@ -150,32 +117,70 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps(result.summary, indent=2))
             return
-        s = result.summary
-        typer.echo(f"theorylab diagnose: {s['n_query']:,} queries against {s['n_train']:,} training points, "
-                   f"{s['dim']:,} values each" + (f"; model with {s['model.parameters']:,} parameters"
-                                                   if "model.parameters" in s else ""))
-        typer.echo(f"  {'space':<16} {'width':>6} {'d*':>5} {'in hull':>8} {'in ellipsoid':>12} {'in box':>7} "
-                   f"{'median kNN pct':>14}")
-        for r in result.spaces.to_dict("records"):
-            typer.echo(f"  {r['space']:<16} {r['dim']:>6} {r['affine_dim']:>5} {r['in_hull'].value:>8.3f} "
-                       f"{r['in_ellipsoid'].value:>12.3f} {r['in_box'].value:>7.3f} {r['knn_percentile_median']:>14.1f}")
-        ids = {k: v for k, v in s.items() if k.startswith("input.id_")}
-        if ids:
-            typer.echo("  intrinsic dimension (input): " + ", ".join(f"{k[9:]} {_fmt(v)}" for k, v in ids.items()))
-        if "model.lipschitz_upper" in s:
-            typer.echo(f"  Lipschitz of the {s['model.lipschitz_of']}: lower {_fmt(s['model.lipschitz_lower_train'])} "
-                       f"(train), {_fmt(s['model.lipschitz_lower_query'])} (queries); certified upper "
-                       f"{_fmt(s['model.lipschitz_upper'])}")
-        if "model.query_accuracy" in s:
-            typer.echo(f"  query accuracy {s['model.query_accuracy']:.4f}; best error detector: "
-                       f"{s.get('best_detector', 'n/a')} (AUROC {_fmt(s.get('best_detector_auroc'))})")
-        if result.comparison is not None:
-            c = result.comparison
-            iv = f" [{c.interval[0]:.3f}, {c.interval[1]:.3f}]" if c.interval else ""
-            typer.echo(f"  geometry vs PyOD: {c.status} (ΔAUROC {_fmt(c.estimate, '.3f')}{iv})")
-        for n in result.notes:
-            typer.echo(f"  note: {n}")
+        _print_result(result)
         if report is not None:
             typer.echo(f"report written to {report}")
         if table is not None:
             typer.echo(f"per-query table written to {table}")
+
+
+def _check_options(model: Path | None, arch: str | None, labels: str | None, layers: str | None,
+                   report: Path | None, table: Path | None) -> list[str] | None:
+    """Refuse options that do not go together, or output paths of the wrong type, before any file
+    is read. Returns the layer names (None: every block; []: input space only)."""
+    from theorylab.diagnose import DiagnoseError, parse_arch
+    from theorylab.diagnose.core import check_outputs
+
+    if arch is not None and model is None:
+        raise DiagnoseError("--arch needs --model (the architecture of a weights file)")
+    if arch is not None:
+        parse_arch(arch)
+    check_outputs(report, table, prefix="--")
+    if labels is not None and model is None:
+        raise DiagnoseError("--labels needs --model: the error analysis is about the model's mistakes")
+    if layers is None:
+        return None
+    if model is None:
+        raise DiagnoseError("--layers needs --model")
+    return [] if layers.strip().lower() == "none" else [s.strip() for s in layers.split(",") if s.strip()]
+
+
+def _read_inputs(train: Path, query: Path, labels: str | None) -> tuple[Any, Any, Any, Any]:
+    """Training points, queries and (optionally) their labels, from the users' files."""
+    X = read_points(train, "--train")
+    Q = read_points(query, "--query")
+    ytr = yq = None
+    if labels is not None:
+        ptr, pq = _labels_paths(labels)
+        ytr = read_points(ptr, "--labels (train)") if ptr is not None else None
+        yq = read_points(pq, "--labels (query)")
+    return X, Q, ytr, yq
+
+
+def _print_result(result: Any) -> None:
+    """The summary in a few lines: sizes, a row per space, dimension, Lipschitz, errors, notes."""
+    s = result.summary
+    typer.echo(f"theorylab diagnose: {s['n_query']:,} queries against {s['n_train']:,} training points, "
+               f"{s['dim']:,} values each" + (f"; model with {s['model.parameters']:,} parameters"
+                                               if "model.parameters" in s else ""))
+    typer.echo(f"  {'space':<16} {'width':>6} {'d*':>5} {'in hull':>8} {'in ellipsoid':>12} {'in box':>7} "
+               f"{'median kNN pct':>14}")
+    for r in result.spaces.to_dict("records"):
+        typer.echo(f"  {r['space']:<16} {r['dim']:>6} {r['affine_dim']:>5} {r['in_hull'].value:>8.3f} "
+                   f"{r['in_ellipsoid'].value:>12.3f} {r['in_box'].value:>7.3f} {r['knn_percentile_median']:>14.1f}")
+    ids = {k: v for k, v in s.items() if k.startswith("input.id_")}
+    if ids:
+        typer.echo("  intrinsic dimension (input): " + ", ".join(f"{k[9:]} {_fmt(v)}" for k, v in ids.items()))
+    if "model.lipschitz_upper" in s:
+        typer.echo(f"  Lipschitz of the {s['model.lipschitz_of']}: lower {_fmt(s['model.lipschitz_lower_train'])} "
+                   f"(train), {_fmt(s['model.lipschitz_lower_query'])} (queries); certified upper "
+                   f"{_fmt(s['model.lipschitz_upper'])}")
+    if "model.query_accuracy" in s:
+        typer.echo(f"  query accuracy {s['model.query_accuracy']:.4f}; best error detector: "
+                   f"{s.get('best_detector', 'n/a')} (AUROC {_fmt(s.get('best_detector_auroc'))})")
+    if result.comparison is not None:
+        c = result.comparison
+        iv = f" [{c.interval[0]:.3f}, {c.interval[1]:.3f}]" if c.interval else ""
+        typer.echo(f"  geometry vs PyOD: {c.status} (ΔAUROC {_fmt(c.estimate, '.3f')}{iv})")
+    for n in result.notes:
+        typer.echo(f"  note: {n}")

@@ -7,7 +7,6 @@ from theorylab.data.datasets import (
     ArrayFile,
     DataError,
     Dataset,
-    gaussian,
     load_array,
     load_cifar10,
     load_dataset,
@@ -15,9 +14,10 @@ from theorylab.data.datasets import (
     load_labels,
     load_mnist,
     load_mnist1d,
-    noisy_labels,
+    load_npy,
     read_array,
 )
+from theorylab.data.synthetic import gaussian, noisy_labels, planted_margin_data
 
 __all__ = [
     "ArrayFile",
@@ -31,6 +31,8 @@ __all__ = [
     "load_labels",
     "load_mnist",
     "load_mnist1d",
+    "load_npy",
     "noisy_labels",
+    "planted_margin_data",
     "read_array",
 ]

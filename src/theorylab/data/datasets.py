@@ -1,6 +1,5 @@
-"""Data sets as deterministic functions of their arguments.
+"""Data sets as deterministic functions of their arguments (synthetic data: :mod:`.synthetic`).
 
-* :func:`gaussian` — isotropic N(0, I_d / d): radius ≈ 1, the Bubeck–Sellke normalisation.
 * :func:`load_digits` — scikit-learn's 8×8 digits (1,797 images, shipped with scikit-learn).
 * :func:`load_mnist1d` — MNIST-1D (Greydanus 2020) generated offline with
   ``mnist1d.data.make_dataset``; never ``get_dataset`` (which downloads).
@@ -18,6 +17,7 @@ import struct
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -28,7 +28,6 @@ __all__ = [
     "ArrayFile",
     "DataError",
     "Dataset",
-    "gaussian",
     "load_array",
     "load_cifar10",
     "load_dataset",
@@ -36,7 +35,7 @@ __all__ = [
     "load_labels",
     "load_mnist",
     "load_mnist1d",
-    "noisy_labels",
+    "load_npy",
     "read_array",
 ]
 
@@ -73,28 +72,6 @@ class Dataset:
             self.name, self.X_train[:nt], self.y_train[:nt], self.X_test[:ns], self.y_test[:ns],
             self.image_shape, self.n_classes,
         )
-
-
-def check_finite(X: np.ndarray, what: str) -> np.ndarray:
-    """Return ``X`` as a 2-D float64 array (1-D read as one column), or raise :class:`DataError`."""
-    return as_points(X, what, allow_1d=True, error=DataError)
-
-
-def gaussian(n: int, d: int, seed: int, *, scale: float | None = None) -> np.ndarray:
-    """``n`` i.i.d. draws of N(0, scale² I_d); ``scale=None`` uses 1/sqrt(d) so that ‖x‖ ≈ 1."""
-    rng = np.random.default_rng(seed)
-    s = 1.0 / np.sqrt(d) if scale is None else scale
-    return rng.standard_normal((n, d)) * s
-
-
-def noisy_labels(y: np.ndarray, fraction: float, n_classes: int, seed: int) -> np.ndarray:
-    """Replace a ``fraction`` of labels by uniformly random *other* classes."""
-    rng = np.random.default_rng(seed)
-    y = np.array(y, copy=True)
-    k = round(fraction * len(y))
-    idx = rng.choice(len(y), size=k, replace=False)
-    y[idx] = (y[idx] + rng.integers(1, n_classes, size=k)) % n_classes
-    return y
 
 
 def _split(X: np.ndarray, y: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, ...]:
@@ -203,7 +180,7 @@ def _npy_header(p: Path) -> tuple[tuple[int, ...], np.dtype]:
         offset = f.tell()
     if dtype.hasobject:
         raise DataError(f"{p}: holds Python objects (dtype {dtype}), which load by unpickling and could run code; "
-                        "refused (save a numeric array instead)")
+                        "refused (a pickle inside the .npy; save a numeric array instead)")
     if dtype.names is not None:
         raise DataError(f"{p}: structured dtype {dtype} (fields {', '.join(dtype.names)}); save a plain numeric array")
     if dtype.kind == "c":
@@ -214,6 +191,18 @@ def _npy_header(p: Path) -> tuple[tuple[int, ...], np.dtype]:
     if size - offset < need:
         raise DataError(f"{p}: truncated ({size - offset:,} bytes of data, the header's shape {shape} needs {need:,})")
     return shape, dtype
+
+
+def load_npy(path: str | Path) -> np.ndarray:
+    """A plain numeric ``.npy`` array of any shape, its header checked before it is loaded.
+
+    Refused with :class:`DataError`: not ``.npy`` (a pickle, a zip), pickled objects, structured,
+    complex or non-numeric dtypes, a damaged header, truncated data. Loaded with
+    ``allow_pickle=False``, so nothing in the file can run code.
+    """
+    p = Path(path)
+    _npy_header(p)
+    return np.load(p, allow_pickle=False)
 
 
 def _sniff_sep(first_line: str) -> str:
@@ -295,45 +284,13 @@ def read_array(path: str | Path, *, column: str | None = None, header: bool | No
     info: dict[str, object] = {}
     try:
         if suffix == ".npy":
-            _npy_header(p)
-            arr = np.load(p, allow_pickle=False)
+            arr = load_npy(p)
             fmt = "npy"
         else:
-            import pandas as pd
-
-            if suffix == ".csv":
-                fmt = "csv"
-                auto, why, index_col, sep = _csv_header(p, expected_rows)
-                use = auto if header is None else header
-                info["header"], info["header_reason"] = use, why if header is None else "as asked"
-                df = pd.read_csv(p, header=0 if use else None, sep=sep, engine="python" if sep == r"\s+" else "c",
-                                 skipinitialspace=True)
-                if index_col and use and len(df.columns) > 1:
-                    first = pd.to_numeric(df.iloc[:, 0], errors="coerce").to_numpy()
-                    if np.array_equal(first, np.arange(len(df))):
-                        df = df.iloc[:, 1:]
-                        info["index_dropped"] = True
-            else:
-                fmt = "parquet"
-                df = pd.read_parquet(p)
+            fmt = suffix[1:]
+            df = _read_table(p, header, expected_rows, info)
             info["columns"] = tuple(map(str, df.columns))
-            if column is not None:
-                names = [str(c) for c in df.columns]
-                if column not in names:
-                    raise DataError(f"{p}: no column {column!r} (columns: {', '.join(names)})")
-                arr = df.iloc[:, names.index(column)].to_numpy()
-            else:
-                if len(df) == 0:
-                    raise DataError(f"{label}: empty (0 rows)")
-                bad = [str(c) for c, dt in zip(df.columns, df.dtypes, strict=True)
-                       if pd.api.types.is_complex_dtype(dt)
-                       or not (pd.api.types.is_numeric_dtype(dt) or pd.api.types.is_bool_dtype(dt))]
-                if bad:
-                    first_bad = df[df.columns[[str(c) for c in df.columns].index(bad[0])]].dropna()
-                    example = f", e.g. {str(first_bad.iloc[0])[:30]!r}" if len(first_bad) else ""
-                    raise DataError(f"{p}: non-numeric column{'s' if len(bad) > 1 else ''} "
-                                    f"{', '.join(bad[:5])}{example}; pass column= or clean the file")
-                arr = df.to_numpy(dtype=np.float64)
+            arr = _table_column(df, p, column) if column is not None else _table_points(df, p, label)
     except DataError:
         raise
     except MemoryError:
@@ -345,6 +302,51 @@ def read_array(path: str | Path, *, column: str | None = None, header: bool | No
     elif len(arr) < min_rows:
         raise DataError(f"{label}: {len(arr)} rows, need at least {min_rows}")
     return ArrayFile(p, arr, fmt, **info)  # type: ignore[arg-type]
+
+
+def _read_table(p: Path, header: bool | None, expected_rows: int | None, info: dict[str, object]) -> Any:
+    """A CSV (header row and row-number column decided by :func:`_csv_header`, recorded in
+    ``info``) or Parquet file as a DataFrame."""
+    import pandas as pd
+
+    if p.suffix.lower() != ".csv":
+        return pd.read_parquet(p)
+    auto, why, index_col, sep = _csv_header(p, expected_rows)
+    use = auto if header is None else header
+    info["header"], info["header_reason"] = use, why if header is None else "as asked"
+    df = pd.read_csv(p, header=0 if use else None, sep=sep, engine="python" if sep == r"\s+" else "c",
+                     skipinitialspace=True)
+    if index_col and use and len(df.columns) > 1:
+        first = pd.to_numeric(df.iloc[:, 0], errors="coerce").to_numpy()
+        if np.array_equal(first, np.arange(len(df))):
+            df = df.iloc[:, 1:]
+            info["index_dropped"] = True
+    return df
+
+
+def _table_column(df: Any, p: Path, column: str) -> np.ndarray:
+    """One named column of a table, as it is (labels are checked by the caller)."""
+    names = [str(c) for c in df.columns]
+    if column not in names:
+        raise DataError(f"{p}: no column {column!r} (columns: {', '.join(names)})")
+    return df.iloc[:, names.index(column)].to_numpy()
+
+
+def _table_points(df: Any, p: Path, label: str) -> np.ndarray:
+    """Every column of a table as float64 points, refusing an empty table or a non-numeric column."""
+    import pandas as pd
+
+    if len(df) == 0:
+        raise DataError(f"{label}: empty (0 rows)")
+    bad = [str(c) for c, dt in zip(df.columns, df.dtypes, strict=True)
+           if pd.api.types.is_complex_dtype(dt)
+           or not (pd.api.types.is_numeric_dtype(dt) or pd.api.types.is_bool_dtype(dt))]
+    if bad:
+        first_bad = df[df.columns[[str(c) for c in df.columns].index(bad[0])]].dropna()
+        example = f", e.g. {str(first_bad.iloc[0])[:30]!r}" if len(first_bad) else ""
+        raise DataError(f"{p}: non-numeric column{'s' if len(bad) > 1 else ''} "
+                        f"{', '.join(bad[:5])}{example}; pass column= or clean the file")
+    return df.to_numpy(dtype=np.float64)
 
 
 def load_array(path: str | Path, *, column: str | None = None, header: bool | None = None,

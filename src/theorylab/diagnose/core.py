@@ -17,15 +17,15 @@ The steps, each timed and announced with an ETA (:mod:`theorylab.diagnose.progre
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from theorylab.arrays import subsample
 from theorylab.diagnose.options import DiagnoseError, DiagnoseOptions, make_options
+from theorylab.files import atomic_write
 from theorylab.seeding import child_seed
 
 if TYPE_CHECKING:
@@ -34,9 +34,10 @@ if TYPE_CHECKING:
 
     from theorylab.engine.checks import Check
 
-__all__ = ["Diagnosis", "diagnose", "embed"]
+__all__ = ["Diagnosis", "check_outputs", "diagnose", "embed"]
 
 TABLE_SUFFIXES = (".parquet", ".csv")
+REPORT_SUFFIXES = (".html", ".htm")
 SPACE_COLUMNS = ("in_hull", "hull_distance", "hull_distance_rel", "hull_distance_lower", "hull_certified",
                  "in_ellipsoid", "ellipsoid_mahalanobis", "in_box", "in_range_fraction", "knn_distance",
                  "knn_percentile")
@@ -79,17 +80,11 @@ class Diagnosis:
     partition: Any = None
     slice_info: dict[str, Any] = field(default_factory=dict)
 
-    def summary_frame(self) -> pd.DataFrame:
-        """The summary as a two-column table (quantity, value)."""
-        import pandas as pd
-
-        return pd.DataFrame({"quantity": list(self.summary), "value": [str(v) for v in self.summary.values()]})
-
     def write_table(self, path: str | Path) -> Path:
         """Write ``per_query`` to ``.parquet`` or ``.csv`` (atomically)."""
         p = Path(path)
         _check_suffix(p, TABLE_SUFFIXES, "table")
-        return _atomic(p, lambda tmp: (self.per_query.to_parquet(tmp) if p.suffix.lower() == ".parquet"
+        return atomic_write(p, lambda tmp: (self.per_query.to_parquet(tmp) if p.suffix.lower() == ".parquet"
                                        else self.per_query.to_csv(tmp, index_label="query")))
 
     def write_report(self, path: str | Path, title: str | None = None) -> Path:
@@ -97,31 +92,15 @@ class Diagnosis:
         from theorylab.report.diagnose_report import render_diagnosis
 
         p = Path(path)
-        _check_suffix(p, (".html", ".htm"), "report")
+        _check_suffix(p, REPORT_SUFFIXES, "report")
         text = render_diagnosis(self, title=title)
-        return _atomic(p, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+        return atomic_write(p, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 # -- validation ------------------------------------------------------------------------------------
 def _check_suffix(p: Path, allowed: tuple[str, ...], what: str) -> None:
     if p.suffix.lower() not in allowed:
         raise DiagnoseError(f"{what} {p}: unsupported type {p.suffix!r} (allowed: {', '.join(allowed)})")
-
-
-def _atomic(p: Path, write: Any) -> Path:
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a report is meant to be shared
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return p
 
 
 def _points(X: Any, what: str, min_rows: int) -> tuple[np.ndarray, tuple[int, ...] | None]:
@@ -178,22 +157,11 @@ def embed(model: nn.Module, X: np.ndarray, layer: str | None = None, *,
 
 
 # -- the diagnosis ---------------------------------------------------------------------------------
-def diagnose(
-    train: Any,
-    query: Any,
-    model: nn.Module | None = None,
-    *,
-    y_train: Any = None,
-    y_query: Any = None,
-    layers: list[str] | tuple[str, ...] | None = None,
-    input_shape: tuple[int, ...] | None = None,
-    report: str | Path | None = None,
-    table: str | Path | None = None,
-    title: str | None = None,
-    options: DiagnoseOptions | None = None,
-    progress: bool = False,
-    **overrides: Any,
-) -> Diagnosis:
+def diagnose(train: Any, query: Any, model: nn.Module | None = None, *, y_train: Any = None,
+             y_query: Any = None, layers: list[str] | tuple[str, ...] | None = None,
+             input_shape: tuple[int, ...] | None = None, report: str | Path | None = None,
+             table: str | Path | None = None, title: str | None = None,
+             options: DiagnoseOptions | None = None, progress: bool = False, **overrides: Any) -> Diagnosis:
     """Where queries stand relative to the training data, the data's dimension, the model's
     geometry around the data, and which notion predicts the model's errors.
 
@@ -230,13 +198,57 @@ def diagnose(
     (1.0, 3)
     """
     from theorylab.diagnose.progress import StageProgress
-    from theorylab.diagnose.space import auto_hull_queries, measure_space
+    from theorylab.diagnose.space import auto_hull_queries
 
     opts = make_options(options, **overrides)
-    if report is not None:
-        _check_suffix(Path(report), (".html", ".htm"), "report")
+    check_outputs(report, table)
+    Xtr, Xq, input_shape = _check_arrays(train, query, input_shape, opts)
+    names, n_out = _check_model(model, Xtr, input_shape, layers)
+    ytr, yq = _check_labels(y_train, y_query, model, len(Xtr), len(Xq), n_out)
+
+    (n, d), m = Xtr.shape, len(Xq)
+    widths = _layer_widths(model, Xtr, input_shape, names) if names else {}
+    # one sample of queries for the hull in every space, sized for the widest space
+    n_hull = auto_hull_queries(n, m, max([d, *widths.values()]), opts.hull_queries)
+    hull_idx = subsample(m, n_hull, child_seed(opts.seed, 1))
+    prog = StageProgress(_plan(n, m, d, n_hull, widths, model, opts), enabled=progress)
+    found = _Found()
+
+    pred = _predict(model, Xtr, Xq, ytr, yq, input_shape, prog, found.model) if model is not None else None
+    wrong = (pred != yq) if (pred is not None and yq is not None) else None
+    found.add_space("input", Xtr, Xq, hull_idx, 0, None, opts, prog)
+    labels = _layer_labels(model, names)
+    for i, name in enumerate(names, start=1):
+        A, B, tnote = _embed_layer(model, Xtr, Xq, name, labels[name], widths[name], input_shape, i, opts, prog)
+        found.add_space(labels[name], A, B, hull_idx, i, tnote, opts, prog)
+    found.say_space_notes()
+    if model is not None:
+        found.add_model(model, Xtr, Xq, input_shape, wrong, opts, prog)
+    auroc_df, check = _error_analysis(found, wrong, opts, prog)
+    prog.close()
+
+    diag = found.diagnosis(n, m, d, input_shape, names, yq, pred, wrong, auroc_df, check, n_hull, opts,
+                           dict(prog.timings))
     if table is not None:
-        _check_suffix(Path(table), TABLE_SUFFIXES, "table")
+        diag.write_table(table)
+    if report is not None:
+        diag.write_report(report, title=title)
+    return diag
+
+
+# -- the stages ------------------------------------------------------------------------------------
+def check_outputs(report: str | Path | None, table: str | Path | None, *, prefix: str = "") -> None:
+    """Refuse a report or table path of an unsupported type before any work (``prefix``: ``"--"``
+    when the paths came from command-line options, so the message names the option)."""
+    if report is not None:
+        _check_suffix(Path(report), REPORT_SUFFIXES, f"{prefix}report")
+    if table is not None:
+        _check_suffix(Path(table), TABLE_SUFFIXES, f"{prefix}table")
+
+
+def _check_arrays(train: Any, query: Any, input_shape: tuple[int, ...] | None,
+                  opts: DiagnoseOptions) -> tuple[np.ndarray, np.ndarray, tuple[int, ...] | None]:
+    """Training points and queries as (n, features) float64 with one width, and the per-example shape."""
     Xtr, shape_tr = _points(train, "training points", max(3, opts.k + 2))
     Xq, shape_q = _points(query, "queries", 1)
     if Xq.shape[1] != Xtr.shape[1] or (shape_tr and shape_q and shape_tr != shape_q):
@@ -246,138 +258,175 @@ def diagnose(
     if input_shape is not None and math.prod(input_shape) != Xtr.shape[1]:
         raise DiagnoseError(f"input_shape {input_shape} holds {math.prod(input_shape)} values, rows have "
                             f"{Xtr.shape[1]}")
-    names, n_out = _check_model(model, Xtr, input_shape, layers)
+    return Xtr, Xq, input_shape
+
+
+def _check_labels(y_train: Any, y_query: Any, model: Any, n: int, m: int,
+                  n_out: int | None) -> tuple[np.ndarray | None, np.ndarray | None]:
     if (y_train is not None or y_query is not None) and model is None:
         raise DiagnoseError("labels need a model: the error analysis is about the model's mistakes")
-    ytr = _labels(y_train, len(Xtr), "training labels", n_out) if y_train is not None else None
-    yq = _labels(y_query, len(Xq), "query labels", n_out) if y_query is not None else None
+    ytr = _labels(y_train, n, "training labels", n_out) if y_train is not None else None
+    yq = _labels(y_query, m, "query labels", n_out) if y_query is not None else None
+    return ytr, yq
 
-    n, d = Xtr.shape
-    m = len(Xq)
-    widths = _layer_widths(model, Xtr, input_shape, names) if names else {}
-    # one sample of queries for the hull in every space, sized for the widest space
-    n_hull = auto_hull_queries(n, m, max([d, *widths.values()]), opts.hull_queries)
-    hull_idx = np.sort(np.random.default_rng(child_seed(opts.seed, 1)).choice(m, n_hull, replace=False))
-    prog = StageProgress(_plan(n, m, d, n_hull, widths, model, opts), enabled=progress)
-    notes: list[str] = []
-    space_notes: list[tuple[str, str]] = []  # (space, note): the same note in several spaces is said once
-    columns: dict[str, np.ndarray] = {}
-    reference: dict[str, dict[str, np.ndarray]] = {}
-    space_rows, dim_rows = [], []
-    scores: list[dict[str, Any]] = []
-    model_summary: dict[str, Any] = {}
 
-    pred = None
-    if model is not None:
-        from theorylab.diagnose.probe import logits
+def _classes(z: np.ndarray) -> np.ndarray:
+    """Predicted classes from logits (n, k): the argmax, or the sign of a single output."""
+    return z.argmax(axis=1) if z.shape[1] > 1 else (z[:, 0] > 0).astype(np.int64)
 
-        with prog.stage("model/predict"):
-            zq = logits(model, Xq, input_shape)
-            pred = zq.argmax(axis=1) if zq.shape[1] > 1 else (zq[:, 0] > 0).astype(np.int64)
-            model_summary["outputs"] = int(zq.shape[1])
-            model_summary["parameters"] = int(sum(p.numel() for p in model.parameters()))
-            if ytr is not None:
-                ztr = logits(model, Xtr, input_shape)
-                ptr = ztr.argmax(axis=1) if ztr.shape[1] > 1 else (ztr[:, 0] > 0).astype(np.int64)
-                model_summary["train_accuracy"] = float((ptr == ytr).mean())
-            if yq is not None:
-                model_summary["query_accuracy"] = float((pred == yq).mean())
-    wrong = (pred != yq) if (pred is not None and yq is not None) else None
 
-    def add_space(label: str, A: np.ndarray, B: np.ndarray, key: int, train_note: str | None) -> None:
+def _predict(model: nn.Module, Xtr: np.ndarray, Xq: np.ndarray, ytr: np.ndarray | None,
+             yq: np.ndarray | None, input_shape: tuple[int, ...] | None, prog: Any,
+             summary: dict[str, Any]) -> np.ndarray:
+    """The model's classes for the queries; outputs, parameters and accuracies go to ``summary``."""
+    from theorylab.diagnose.probe import logits
+
+    with prog.stage("model/predict"):
+        zq = logits(model, Xq, input_shape)
+        pred = _classes(zq)
+        summary["outputs"] = int(zq.shape[1])
+        summary["parameters"] = int(sum(p.numel() for p in model.parameters()))
+        if ytr is not None:
+            summary["train_accuracy"] = float((_classes(logits(model, Xtr, input_shape)) == ytr).mean())
+        if yq is not None:
+            summary["query_accuracy"] = float((pred == yq).mean())
+    return pred
+
+
+def _layer_labels(model: Any, names: list[str]) -> dict[str, str]:
+    """``{name: "name:Type"}``, how the report labels each layer's space."""
+    mods = dict(model.named_modules()) if model is not None else {}
+    return {name: f"{name}:{type(mods[name]).__name__}" for name in names}
+
+
+def _embed_layer(model: nn.Module, Xtr: np.ndarray, Xq: np.ndarray, name: str, label: str, width: int,
+                 input_shape: tuple[int, ...] | None, key: int, opts: DiagnoseOptions,
+                 prog: Any) -> tuple[np.ndarray, np.ndarray, str | None]:
+    """Training and query embeddings at one layer (training rows sampled when the embedding would
+    exceed ``max_layer_values``), and the note saying so."""
+    n = len(Xtr)
+    with prog.stage(f"{label}/embed"):
+        rows = _layer_rows(n, width, opts, key)
+        A = embed(model, Xtr[rows] if rows is not None else Xtr, name, input_shape=input_shape)
+        B = embed(model, Xq, name, input_shape=input_shape)
+    tnote = (f"training embedding from a seeded sample of {len(rows):,} of {n:,} points (width "
+             f"{width:,} × N would exceed max_layer_values={opts.max_layer_values:,})"
+             if rows is not None else None)
+    return A, B, tnote
+
+
+def _error_analysis(found: _Found, wrong: np.ndarray | None, opts: DiagnoseOptions,
+                    prog: Any) -> tuple[pd.DataFrame | None, Check | None]:
+    """AUROC of every score as a detector of the model's errors, and geometry vs PyOD."""
+    if wrong is None:
+        return None, None
+    from theorylab.diagnose.detect import auroc_table, compare_families
+
+    with prog.stage("auroc"):
+        auroc_df, boots = auroc_table(found.scores, wrong, opts.n_boot, opts.seed)
+        check, _ = compare_families(auroc_df, boots)
+    if not wrong.any() or wrong.all():
+        found.notes.append("errors: the model gets every query " + ("wrong" if wrong.all() else "right")
+                           + "; no score can be judged as an error detector (AUROC undefined)")
+    return auroc_df, check
+
+
+def _medians(values: dict[str, np.ndarray], suffix: str) -> dict[str, float]:
+    """``{f"{column}{suffix}": median}`` ignoring NaN (NaN where a column has no finite value)."""
+    return {f"{c}{suffix}": float(np.nanmedian(v)) if np.isfinite(v).any() else float("nan")
+            for c, v in values.items()}
+
+
+@dataclass
+class _Found:
+    """What the stages of :func:`diagnose` collect, in the order the report shows it."""
+
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+    reference: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    space_rows: list[dict[str, Any]] = field(default_factory=list)
+    dim_rows: list[dict[str, Any]] = field(default_factory=list)
+    scores: list[dict[str, Any]] = field(default_factory=list)
+    space_notes: list[tuple[str, str]] = field(default_factory=list)  # (space, note)
+    notes: list[str] = field(default_factory=list)
+    model: dict[str, Any] = field(default_factory=dict)
+    partition: Any = None
+    slice_info: dict[str, Any] = field(default_factory=dict)
+
+    def add_space(self, label: str, A: np.ndarray, B: np.ndarray, hull_idx: np.ndarray, key: int,
+                  train_note: str | None, opts: DiagnoseOptions, prog: Any) -> None:
+        """Every notion of "inside" in one space, then PyOD's detectors there."""
+        from theorylab.diagnose.space import measure_space
+
         r = measure_space(label, A, B, hull_idx, opts, key, prog, train_note=train_note)
         for c in SPACE_COLUMNS:
             if c in r.columns:
-                columns[f"{label}/{c}"] = r.columns[c]
-        reference[label] = r.reference
-        space_rows.append({"space": label, **r.summary})
-        dim_rows.extend(r.dimension)
-        space_notes.extend((label, t) for t in r.notes)
+                self.columns[f"{label}/{c}"] = r.columns[c]
+        self.reference[label] = r.reference
+        self.space_rows.append({"space": label, **r.summary})
+        self.dim_rows.extend(r.dimension)
+        self.space_notes.extend((label, t) for t in r.notes)
         for c, text in _GEOMETRY_SCORES:
-            scores.append({"column": f"{label}/{c}", "label": text, "family": "geometry", "space": label,
-                           "values": r.columns[c]})
+            self._score(f"{label}/{c}", text, "geometry", label, r.columns[c])
         if opts.detectors:
             from theorylab.diagnose.detect import DETECTOR_NAMES, run_detectors
 
             with prog.stage(f"{label}/pyod"):
                 det, dnotes = run_detectors(A, B, opts.detectors, opts.detector_fit_points, opts.seed, key)
-            space_notes.extend((label, t) for t in dnotes)
+            self.space_notes.extend((label, t) for t in dnotes)
             for name, v in det.items():
-                columns[f"{label}/pyod_{name}"] = v
-                scores.append({"column": f"{label}/pyod_{name}", "label": DETECTOR_NAMES[name], "family": "PyOD",
-                               "space": label, "values": v})
+                self.columns[f"{label}/pyod_{name}"] = v
+                self._score(f"{label}/pyod_{name}", DETECTOR_NAMES[name], "PyOD", label, v)
 
-    add_space("input", Xtr, Xq, 0, None)
-    mods = dict(model.named_modules()) if model is not None else {}
-    for i, name in enumerate(names, start=1):
-        label = f"{name}:{type(mods[name]).__name__}"
-        with prog.stage(f"{label}/embed"):
-            rows = _layer_rows(n, widths[name], opts, i)
-            A = embed(model, Xtr[rows] if rows is not None else Xtr, name, input_shape=input_shape)
-            B = embed(model, Xq, name, input_shape=input_shape)
-        tnote = (f"training embedding from a seeded sample of {len(rows):,} of {n:,} points (width "
-                 f"{widths[name]:,} × N would exceed max_layer_values={opts.max_layer_values:,})"
-                 if rows is not None else None)
-        add_space(label, A, B, i, tnote)
+    def _score(self, column: str, label: str, family: str, space: str, values: np.ndarray) -> None:
+        self.scores.append({"column": column, "label": label, "family": family, "space": space,
+                            "values": values})
 
-    grouped: dict[str, list[str]] = {}
-    for label, text in space_notes:
-        grouped.setdefault(text, []).append(label)
-    notes.extend(f"{', '.join(labels)}: {text}" for text, labels in grouped.items())
+    def say_space_notes(self) -> None:
+        """The spaces' notes, each said once with every space it applies to."""
+        grouped: dict[str, list[str]] = {}
+        for label, text in self.space_notes:
+            grouped.setdefault(text, []).append(label)
+        self.notes.extend(f"{', '.join(labels)}: {text}" for text, labels in grouped.items())
 
-    partition, slice_info = None, {}
-    if model is not None:
+    def add_model(self, model: nn.Module, Xtr: np.ndarray, Xq: np.ndarray, input_shape: tuple[int, ...] | None,
+                  wrong: np.ndarray | None, opts: DiagnoseOptions, prog: Any) -> None:
+        """The model around the data (:func:`theorylab.diagnose.probe.probe_model`)."""
         from theorylab.diagnose.probe import probe_model
 
-        ref_idx = np.sort(np.random.default_rng(child_seed(opts.seed, 2)).choice(
-            n, min(opts.model_train_points, n), replace=False))
-        radius = opts.lc_radius or _default_radius(reference["input"]["knn_distance"], Xtr)
+        n = len(Xtr)
+        ref_idx = subsample(n, opts.model_train_points, child_seed(opts.seed, 2))
+        radius = opts.lc_radius or _default_radius(self.reference["input"]["knn_distance"], Xtr)
         sq, nb = _slice_points(Xtr, Xq, wrong)
         mr = probe_model(model, Xtr, Xq, input_shape, ref_idx, opts, radius, prog, sq, nb)
         for c, v in mr.columns.items():
-            columns[f"model/{c}"] = v
-        reference["model"] = mr.reference
-        model_summary.update(mr.summary)
-        model_summary.update({f"{c}_median_query": float(np.nanmedian(mr.columns[c])) if np.isfinite(mr.columns[c]).any()
-                              else float("nan") for c in mr.columns})
-        model_summary.update({f"{c}_median_train": float(np.nanmedian(mr.reference[c])) if np.isfinite(mr.reference[c]).any()
-                              else float("nan") for c in mr.reference})
-        notes.extend(f"model: {t}" for t in mr.notes)
+            self.columns[f"model/{c}"] = v
+        self.reference["model"] = mr.reference
+        self.model.update(mr.summary)
+        self.model.update(_medians(mr.columns, "_median_query"))
+        self.model.update(_medians(mr.reference, "_median_train"))
+        self.notes.extend(f"model: {t}" for t in mr.notes)
         if opts.lc_radius is None:
-            notes.append(f"model: local complexity radius r = {radius:.4g} (a quarter of the median leave-one-out "
-                         f"{opts.k}-NN distance in the input space)")
-        partition, slice_info = mr.partition, mr.slice_info
+            self.notes.append(f"model: local complexity radius r = {radius:.4g} (a quarter of the median "
+                              f"leave-one-out {opts.k}-NN distance in the input space)")
+        self.partition, self.slice_info = mr.partition, mr.slice_info
         for c, text in _MODEL_SCORES:
-            scores.append({"column": f"model/{c}", "label": text, "family": "geometry", "space": "model",
-                           "values": mr.columns[c]})
-        scores.append({"column": "model/margin", "label": "−margin (the model's own confidence)",
-                       "family": "model confidence", "space": "model", "values": -mr.columns["margin"]})
+            self._score(f"model/{c}", text, "geometry", "model", mr.columns[c])
+        self._score("model/margin", "−margin (the model's own confidence)", "model confidence", "model",
+                    -mr.columns["margin"])
 
-    auroc_df, check = None, None
-    if wrong is not None:
-        from theorylab.diagnose.detect import auroc_table, compare_families
+    def diagnosis(self, n: int, m: int, d: int, input_shape: tuple[int, ...] | None, names: list[str],
+                  yq: np.ndarray | None, pred: np.ndarray | None, wrong: np.ndarray | None,
+                  auroc_df: pd.DataFrame | None, check: Check | None, n_hull: int, opts: DiagnoseOptions,
+                  timings: dict[str, float]) -> Diagnosis:
+        """Everything collected, as the tables and summary of a :class:`Diagnosis`."""
+        import pandas as pd
 
-        with prog.stage("auroc"):
-            auroc_df, boots = auroc_table(scores, wrong, opts.n_boot, opts.seed)
-            check, _ = compare_families(auroc_df, boots)
-        if not wrong.any() or wrong.all():
-            notes.append("errors: the model gets every query " + ("wrong" if wrong.all() else "right")
-                         + "; no score can be judged as an error detector (AUROC undefined)")
-    prog.close()
-
-    per_query = _per_query(columns, m, yq, pred, wrong)
-    import pandas as pd
-
-    spaces = pd.DataFrame(space_rows)
-    dimension = pd.DataFrame(dim_rows)
-    summary = _summary(n, m, d, input_shape, spaces, dimension, model_summary, names, auroc_df, check, n_hull)
-    diag = Diagnosis(per_query, summary, spaces, dimension, auroc_df, check, model_summary, notes, opts,
-                     dict(prog.timings), reference, partition, slice_info)
-    if table is not None:
-        diag.write_table(table)
-    if report is not None:
-        diag.write_report(report, title=title)
-    return diag
+        per_query = _per_query(self.columns, m, yq, pred, wrong)
+        spaces = pd.DataFrame(self.space_rows)
+        dimension = pd.DataFrame(self.dim_rows)
+        summary = _summary(n, m, d, input_shape, spaces, dimension, self.model, names, auroc_df, check, n_hull)
+        return Diagnosis(per_query, summary, spaces, dimension, auroc_df, check, self.model, self.notes, opts,
+                         timings, self.reference, self.partition, self.slice_info)
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -415,10 +464,11 @@ def _layer_widths(model: Any, Xtr: np.ndarray, input_shape: Any, names: list[str
 
 
 def _layer_rows(n: int, width: int, opts: DiagnoseOptions, key: int) -> np.ndarray | None:
+    """Training rows embedded at a layer of ``width``: None (all) unless N × width exceeds
+    ``max_layer_values``, else a seeded sample that fits (at least k + 2 rows)."""
     if n * width <= opts.max_layer_values:
         return None
-    k = max(opts.k + 2, opts.max_layer_values // width)
-    return np.sort(np.random.default_rng(child_seed(opts.seed, 3, key)).choice(n, min(k, n), replace=False))
+    return subsample(n, max(opts.k + 2, opts.max_layer_values // width), child_seed(opts.seed, 3, key))
 
 
 def _default_radius(ref_knn: np.ndarray, Xtr: np.ndarray) -> float:
@@ -463,9 +513,9 @@ def _plan(n: int, m: int, d: int, n_hull: int, widths: dict[str, int], model: An
 
     space("input", d, n)
     if model is not None:
-        mods = dict(model.named_modules())
+        labels = _layer_labels(model, list(widths))
         for i, (name, w) in enumerate(widths.items(), start=1):
-            label = f"{name}:{type(mods[name]).__name__}"
+            label = labels[name]
             rows = _layer_rows(n, w, opts, i)
             plan.append((f"{label}/embed", f"{label}: embedding", 2e-9 * (m + n) * params + 0.1))
             space(label, w, n if rows is None else len(rows))

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from theorylab.arrays import subsample
 from theorylab.seeding import child_seed
 
 if TYPE_CHECKING:
@@ -62,8 +63,7 @@ def run_detectors(Xtr: np.ndarray, Xq: np.ndarray, names: tuple[str, ...], fit_p
     if n < 21 and set(names) & {"knn", "lof"}:
         notes.append(f"PyOD KNN / LOF use min(default, {n - 1}) neighbours: only {n} training points")
     if n > fit_points:
-        idx = np.sort(np.random.default_rng(child_seed(seed, key, 20)).choice(n, fit_points, replace=False))
-        Xfit = Xtr[idx]
+        Xfit = Xtr[subsample(n, fit_points, child_seed(seed, key, 20))]
         notes.append(f"PyOD detectors fitted on a seeded sample of {fit_points:,} of {n:,} training points")
     else:
         Xfit = Xtr

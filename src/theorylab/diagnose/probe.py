@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from theorylab.arrays import subsample
 from theorylab.seeding import child_seed
 
 if TYPE_CHECKING:
@@ -125,87 +126,102 @@ def probe_model(model: nn.Module, Xtr: np.ndarray, Xq: np.ndarray, input_shape: 
     slice_query, slice_neighbours : the query and its two nearest training points spanning the
         2-D slice (None: no slice).
     """
-    import torch
-
-    from theorylab.errors import TheorylabError
-    from theorylab.probes.lipschitz import lipschitz_bounds
-    from theorylab.probes.regions import UnsupportedLayerError, affine_program, partition_2d
-
     res = ModelResult()
     shape = input_shape or (Xtr.shape[1],)
     net64 = _net64(model)
     Xref = Xtr[ref_idx]
-    seed = opts.seed
-
     with prog.stage("model/jacobian"):
-        q = jacobian_stats(net64, Xq, input_shape)
-        t = jacobian_stats(net64, Xref, input_shape)
-        res.columns.update(q)
-        res.reference.update(t)
-
+        res.columns.update(jacobian_stats(net64, Xq, input_shape))
+        res.reference.update(jacobian_stats(net64, Xref, input_shape))
     with prog.stage("model/regions"):
-        try:
-            program = affine_program(net64, shape)
-        except UnsupportedLayerError as e:
-            program = None
-            res.notes.append(f"no linear-region measures: {e} (local complexity and the 2-D slice need a "
-                             "piecewise-affine network: ReLU/LeakyReLU, Linear, Conv, average pooling)")
-        frame = min(opts.lc_frame, Xtr.shape[1])  # orthonormal directions: at most the input dimension
-        if program is not None:
-            res.columns["local_complexity"] = _local_complexity(program, Xq, shape, radius, frame, seed, 11)
-            res.reference["local_complexity"] = _local_complexity(program, Xref, shape, radius, frame, seed, 12)
-        else:
-            res.columns["local_complexity"] = np.full(len(Xq), np.nan)
-            res.reference["local_complexity"] = np.full(len(Xref), np.nan)
-        res.summary["lc_radius"] = radius
-        res.summary["lc_vertices"] = 2 * frame + 1
-
+        program = _regions(res, net64, Xq, Xref, shape, radius, opts)
     with prog.stage("model/lipschitz"):
-        z = logits(model, Xref, input_shape)
-        k = z.shape[1]
-        if k >= 2:
-            top = np.argsort(-z, axis=1, kind="stable")[:, :2]
-            pairs, counts = np.unique(np.sort(top, axis=1), axis=0, return_counts=True)
-            a, b = (int(v) for v in pairs[np.argmax(counts)])
-            output: Any = (a, b)
-            res.summary["lipschitz_of"] = f"margin z_{a} − z_{b}"
-        else:
-            output = 0
-            res.summary["lipschitz_of"] = "the output z_0"
-        Xr_t = torch.as_tensor(Xref.reshape(-1, *shape), dtype=torch.float32)
-        qs = np.sort(np.random.default_rng(child_seed(seed, 13)).choice(len(Xq), min(len(Xq), len(ref_idx)),
-                                                                         replace=False))
-        Xq_t = torch.as_tensor(Xq[qs].reshape(-1, *shape), dtype=torch.float32)
-        m32 = copy.deepcopy(model).float().eval()
-        bt = lipschitz_bounds(m32, Xr_t, output, radius=radius, ascent_points=_ASCENT_POINTS, seed=seed)
-        bq = lipschitz_bounds(m32, Xq_t, output, radius=radius, ascent_points=_ASCENT_POINTS // 2, upper=False,
-                              seed=child_seed(seed, 14))
-        res.summary.update({
-            "lipschitz_upper": bt.upper,
-            "lipschitz_upper_method": ("ECLipsE-Fast" if np.isfinite(bt.eclipse_fast) and bt.upper == bt.eclipse_fast
-                                       else "spectral product" if np.isfinite(bt.spectral) else "none"),
-            "lipschitz_lower_train": bt.lower,
-            "lipschitz_lower_query": bq.lower,
-            "lipschitz_grad_median_train": float(np.median(bt.grad_norms)),
-            "lipschitz_grad_median_query": float(np.median(bq.grad_norms)),
-        })
-        res.notes.extend(f"Lipschitz: {n}" for n in bt.notes)
-
+        _lipschitz(res, model, Xq, Xref, input_shape, shape, radius, opts.seed)
     if program is not None and opts.partition and sum(program.layer_sizes) > _SLICE_MAX_NEURONS:
         res.notes.append(f"2-D slice not drawn: {sum(program.layer_sizes):,} neurons (> {_SLICE_MAX_NEURONS:,}) "
                          "would cut it into too many regions to draw or afford")
         slice_query = None
     if slice_query is not None and slice_neighbours is not None and program is not None and opts.partition:
         with prog.stage("model/slice"):
-            o = Xq[slice_query]
-            u, v = Xtr[slice_neighbours[0]] - o, Xtr[slice_neighbours[1]] - o
-            try:
-                res.partition = partition_2d(program, o.reshape(shape), u.reshape(shape), v.reshape(shape),
-                                             _SLICE_BOUNDS, max_regions=_SLICE_MAX_REGIONS)
-                res.slice_info = {"query": int(slice_query), "neighbours": [int(i) for i in slice_neighbours],
-                                  "regions": res.partition.count}
-            except TheorylabError as e:
-                res.notes.append(f"2-D slice not drawn: {e}")
+            _slice(res, program, Xtr, Xq, shape, slice_query, slice_neighbours)
     else:
         prog.skip("model/slice")
     return res
+
+
+def _regions(res: ModelResult, net64: nn.Module, Xq: np.ndarray, Xref: np.ndarray, shape: tuple[int, ...],
+             radius: float, opts: DiagnoseOptions) -> Any:
+    """Local complexity at queries and reference points (NaN, with a note, for a network that is
+    not piecewise affine). Returns the compiled affine program, or None."""
+    from theorylab.probes.regions import UnsupportedLayerError, affine_program
+
+    try:
+        program = affine_program(net64, shape)
+    except UnsupportedLayerError as e:
+        program = None
+        res.notes.append(f"no linear-region measures: {e} (local complexity and the 2-D slice need a "
+                         "piecewise-affine network: ReLU/LeakyReLU, Linear, Conv, average pooling)")
+    frame = min(opts.lc_frame, Xq.shape[1])  # orthonormal directions: at most the input dimension
+    if program is not None:
+        res.columns["local_complexity"] = _local_complexity(program, Xq, shape, radius, frame, opts.seed, 11)
+        res.reference["local_complexity"] = _local_complexity(program, Xref, shape, radius, frame, opts.seed, 12)
+    else:
+        res.columns["local_complexity"] = np.full(len(Xq), np.nan)
+        res.reference["local_complexity"] = np.full(len(Xref), np.nan)
+    res.summary["lc_radius"] = radius
+    res.summary["lc_vertices"] = 2 * frame + 1
+    return program
+
+
+def _lipschitz(res: ModelResult, model: nn.Module, Xq: np.ndarray, Xref: np.ndarray,
+               input_shape: tuple[int, ...] | None, shape: tuple[int, ...], radius: float, seed: int) -> None:
+    """The Lipschitz bracket of the margin most often on top at the reference points: a certified
+    upper bound, and lower bounds at reference points and at as many sampled queries."""
+    import torch
+
+    from theorylab.probes.lipschitz import lipschitz_bounds
+
+    z = logits(model, Xref, input_shape)
+    if z.shape[1] >= 2:
+        top = np.argsort(-z, axis=1, kind="stable")[:, :2]
+        pairs, counts = np.unique(np.sort(top, axis=1), axis=0, return_counts=True)
+        a, b = (int(v) for v in pairs[np.argmax(counts)])
+        output: Any = (a, b)
+        res.summary["lipschitz_of"] = f"margin z_{a} − z_{b}"
+    else:
+        output = 0
+        res.summary["lipschitz_of"] = "the output z_0"
+    Xr_t = torch.as_tensor(Xref.reshape(-1, *shape), dtype=torch.float32)
+    qs = subsample(len(Xq), len(Xref), child_seed(seed, 13))
+    Xq_t = torch.as_tensor(Xq[qs].reshape(-1, *shape), dtype=torch.float32)
+    m32 = copy.deepcopy(model).float().eval()
+    bt = lipschitz_bounds(m32, Xr_t, output, radius=radius, ascent_points=_ASCENT_POINTS, seed=seed)
+    bq = lipschitz_bounds(m32, Xq_t, output, radius=radius, ascent_points=_ASCENT_POINTS // 2, upper=False,
+                          seed=child_seed(seed, 14))
+    res.summary.update({
+        "lipschitz_upper": bt.upper,
+        "lipschitz_upper_method": ("ECLipsE-Fast" if np.isfinite(bt.eclipse_fast) and bt.upper == bt.eclipse_fast
+                                   else "spectral product" if np.isfinite(bt.spectral) else "none"),
+        "lipschitz_lower_train": bt.lower,
+        "lipschitz_lower_query": bq.lower,
+        "lipschitz_grad_median_train": float(np.median(bt.grad_norms)),
+        "lipschitz_grad_median_query": float(np.median(bq.grad_norms)),
+    })
+    res.notes.extend(f"Lipschitz: {n}" for n in bt.notes)
+
+
+def _slice(res: ModelResult, program: Any, Xtr: np.ndarray, Xq: np.ndarray, shape: tuple[int, ...],
+           query: int, neighbours: tuple[int, int]) -> None:
+    """The exact 2-D slice of the partition through a query and its two nearest training points."""
+    from theorylab.errors import TheorylabError
+    from theorylab.probes.regions import partition_2d
+
+    o = Xq[query]
+    u, v = Xtr[neighbours[0]] - o, Xtr[neighbours[1]] - o
+    try:
+        res.partition = partition_2d(program, o.reshape(shape), u.reshape(shape), v.reshape(shape),
+                                     _SLICE_BOUNDS, max_regions=_SLICE_MAX_REGIONS)
+        res.slice_info = {"query": int(query), "neighbours": [int(i) for i in neighbours],
+                          "regions": res.partition.count}
+    except TheorylabError as e:
+        res.notes.append(f"2-D slice not drawn: {e}")

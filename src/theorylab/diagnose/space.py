@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from theorylab.arrays import subsample
 from theorylab.seeding import child_seed
 
 if TYPE_CHECKING:
@@ -130,112 +131,135 @@ def measure_space(name: str, Xtr: np.ndarray, Xq: np.ndarray, hull_idx: np.ndarr
     key : integer naming this space in the seed tree (samples differ between spaces).
     prog : progress; stages are ``f"{name}/hull"``, ``/knn``, ``/ellipsoid``, ``/dimension``.
     """
-    from theorylab.geometry import (
-        IntrinsicDimension,
-        affine_dimension,
-        in_box,
-        in_hull,
-        in_range_fraction,
-        knn_distance,
-    )
-
     n, d = Xtr.shape
-    m = Xq.shape[0]
     res = SpaceResult(name)
     if train_note:
         res.notes.append(train_note)
-    seed = opts.seed
-    res.summary.update({"dim": d, "n_train": n, "n_query": m})
-
+    res.summary.update({"dim": d, "n_train": n, "n_query": Xq.shape[0]})
     with prog.stage(f"{name}/hull"):
-        dstar = affine_dimension(Xtr) if min(n, d) <= 4096 else affine_dimension(
-            Xtr[np.random.default_rng(child_seed(seed, key, 0)).choice(n, 4096, replace=False)])
-        res.summary["affine_dim"] = int(dstar)
-        hull = in_hull(Xtr, Xq[hull_idx], distance=True)
-        cols = {k: np.full(m, np.nan) for k in ("in_hull", "hull_distance", "hull_distance_lower", "hull_certified")}
-        cols["in_hull"][hull_idx] = hull.inside
-        cols["hull_distance"][hull_idx] = hull.distance
-        cols["hull_distance_lower"][hull_idx] = hull.distance_lower
-        cols["hull_certified"][hull_idx] = hull.certified
-        res.columns.update(cols)
-        res.columns["in_box"] = in_box(Xtr, Xq).astype(float)
-        res.columns["in_range_fraction"] = in_range_fraction(Xtr, Xq)
-        nh = len(hull_idx)
-        res.summary.update({
-            "hull_queries": nh,
-            "in_hull": _wilson(int(hull.inside.sum()), nh),
-            "hull_distance_median": float(np.median(hull.distance)) if nh else np.nan,
-            "hull_all_certified": bool(hull.certified.all()),
-            "in_box": _wilson(int(res.columns["in_box"].sum()), m),
-            "in_range_fraction_mean": float(res.columns["in_range_fraction"].mean()),
-        })
-        if nh < m:
-            res.notes.append(f"hull membership and distance (exact, certified) on a seeded sample of {nh:,} "
-                             f"of {m:,} queries: each costs a projection onto the hull of {n:,} points")
-
+        dstar = _hull_and_box(res, Xtr, Xq, hull_idx, child_seed(opts.seed, key, 0))
     with prog.stage(f"{name}/knn"):
-        k = min(opts.k, n - 1)
-        ref_idx = np.random.default_rng(child_seed(seed, key, 1)).choice(n, min(opts.reference_points, n), replace=False)
-        ref = np.sort(knn_distance(Xtr, Xtr[np.sort(ref_idx)], k=k + 1))  # self is the 1st neighbour
-        dq = knn_distance(Xtr, Xq, k=k)
-        pct = 100.0 * np.searchsorted(ref, dq, side="right") / len(ref)
-        res.columns["knn_distance"] = dq
-        res.columns["knn_percentile"] = pct
-        res.reference["knn_distance"] = ref
-        scale = float(np.median(ref)) or 1.0
-        res.columns["hull_distance_rel"] = res.columns["hull_distance"] / scale
-        res.summary.update({
-            "k": k,
-            "knn_distance_median": float(np.median(dq)),
-            "train_knn_distance_median": float(np.median(ref)),
-            "knn_percentile_median": float(np.median(pct)),
-            "beyond_train_p99": _wilson(int((pct >= 99.0).sum()), m),
-        })
-        if len(ref_idx) < n:
-            res.notes.append(f"kNN percentiles against the leave-one-out distances of {len(ref_idx):,} sampled "
-                             f"training points (query distances are to all {n:,})")
-
+        ref_idx = _nearest_neighbours(res, Xtr, Xq, opts, key)
     with prog.stage(f"{name}/ellipsoid"):
-        if dstar > opts.ellipsoid_max_dim:
-            from sklearn.decomposition import PCA
-
-            pca = PCA(opts.ellipsoid_max_dim, svd_solver="randomized", random_state=child_seed(seed, key, 2))
-            Ztr, Zq = pca.fit_transform(Xtr), pca.transform(Xq)
-            kept = float(pca.explained_variance_ratio_.sum())
-            res.notes.append(f"minimum-volume ellipsoid of the top {opts.ellipsoid_max_dim} principal components "
-                             f"({kept:.1%} of the variance), not of all {dstar} affine dimensions")
-            res.summary["ellipsoid_space"] = f"PCA-{opts.ellipsoid_max_dim}"
-        else:
-            Ztr, Zq = Xtr, Xq
-            res.summary["ellipsoid_space"] = "exact"
-        ell = _enclosing_ellipsoid(Ztr, opts.ellipsoid_tol, child_seed(seed, key, 5))
-        if not ell.converged_:
-            res.notes.append(f"ellipsoid fit stopped at ε = {ell.gap_:.2g} after {ell.n_iter_} steps (it still "
-                             "encloses every training point; slightly larger than the minimum)")
-        res.columns["ellipsoid_mahalanobis"] = ell.mahalanobis(Zq)
-        res.columns["in_ellipsoid"] = ell.contains(Zq).astype(float)
-        res.reference["ellipsoid_mahalanobis"] = ell.mahalanobis(Ztr[np.sort(ref_idx)])
-        res.summary["in_ellipsoid"] = _wilson(int(res.columns["in_ellipsoid"].sum()), m)
-
+        _ellipsoid(res, Xtr, Xq, ref_idx, dstar, opts, key)
     with prog.stage(f"{name}/dimension"):
-        from theorylab.errors import TheorylabError
-
-        ids = np.sort(np.random.default_rng(child_seed(seed, key, 3)).choice(n, min(opts.id_points, n), replace=False))
-        Xs = Xtr[ids]
-        res.dimension.append({"space": name, "method": "affine", "estimate": float(dstar), "lo": np.nan,
-                              "hi": np.nan, "points": n, "note": "exact (rank of the centred data)"})
-        for method in opts.id_methods:
-            kk: Any = _MLE_KS if method == "mle" else 20
-            row = {"space": name, "method": method, "points": len(ids), "note": ""}
-            try:
-                est = IntrinsicDimension(method, k=kk, n_bootstrap=opts.id_bootstrap,
-                                         random_state=child_seed(seed, key, 4)).fit(Xs)
-                lo, hi = est.interval_ or (np.nan, np.nan)
-                row.update(estimate=float(est.dimension_), lo=float(lo), hi=float(hi))
-            except TheorylabError as e:  # the estimator cannot read this cloud: the row says why
-                row.update(estimate=np.nan, lo=np.nan, hi=np.nan, note=str(e))
-            res.dimension.append(row)
-        if len(ids) < n:
-            res.notes.append(f"intrinsic dimension on a seeded sample of {len(ids):,} training points, "
-                             f"{opts.id_bootstrap} bootstrap refits per interval")
+        _dimension(res, Xtr, dstar, opts, key)
     return res
+
+
+def _hull_and_box(res: SpaceResult, Xtr: np.ndarray, Xq: np.ndarray, hull_idx: np.ndarray, seed: int) -> int:
+    """Affine dimension d*, certified hull membership and distance (on ``hull_idx``), box and
+    in-range fraction (every query). Returns d*."""
+    from theorylab.geometry import affine_dimension, in_box, in_hull, in_range_fraction
+
+    n, d = Xtr.shape
+    m = Xq.shape[0]
+    dstar = affine_dimension(Xtr) if min(n, d) <= 4096 else affine_dimension(
+        Xtr[np.random.default_rng(seed).choice(n, 4096, replace=False)])
+    res.summary["affine_dim"] = int(dstar)
+    hull = in_hull(Xtr, Xq[hull_idx], distance=True)
+    cols = {k: np.full(m, np.nan) for k in ("in_hull", "hull_distance", "hull_distance_lower", "hull_certified")}
+    cols["in_hull"][hull_idx] = hull.inside
+    cols["hull_distance"][hull_idx] = hull.distance
+    cols["hull_distance_lower"][hull_idx] = hull.distance_lower
+    cols["hull_certified"][hull_idx] = hull.certified
+    res.columns.update(cols)
+    res.columns["in_box"] = in_box(Xtr, Xq).astype(float)
+    res.columns["in_range_fraction"] = in_range_fraction(Xtr, Xq)
+    nh = len(hull_idx)
+    res.summary.update({
+        "hull_queries": nh,
+        "in_hull": _wilson(int(hull.inside.sum()), nh),
+        "hull_distance_median": float(np.median(hull.distance)) if nh else np.nan,
+        "hull_all_certified": bool(hull.certified.all()),
+        "in_box": _wilson(int(res.columns["in_box"].sum()), m),
+        "in_range_fraction_mean": float(res.columns["in_range_fraction"].mean()),
+    })
+    if nh < m:
+        res.notes.append(f"hull membership and distance (exact, certified) on a seeded sample of {nh:,} "
+                         f"of {m:,} queries: each costs a projection onto the hull of {n:,} points")
+    return dstar
+
+
+def _nearest_neighbours(res: SpaceResult, Xtr: np.ndarray, Xq: np.ndarray, opts: DiagnoseOptions,
+                        key: int) -> np.ndarray:
+    """k-th neighbour distances of the queries and their percentiles among the leave-one-out
+    distances of a seeded sample of training points. Returns that sample's (sorted) indices."""
+    from theorylab.geometry import knn_distance
+
+    n = Xtr.shape[0]
+    m = Xq.shape[0]
+    k = min(opts.k, n - 1)
+    ref_idx = subsample(n, opts.reference_points, child_seed(opts.seed, key, 1))
+    ref = np.sort(knn_distance(Xtr, Xtr[ref_idx], k=k + 1))  # self is the 1st neighbour
+    dq = knn_distance(Xtr, Xq, k=k)
+    pct = 100.0 * np.searchsorted(ref, dq, side="right") / len(ref)
+    res.columns["knn_distance"] = dq
+    res.columns["knn_percentile"] = pct
+    res.reference["knn_distance"] = ref
+    scale = float(np.median(ref)) or 1.0
+    res.columns["hull_distance_rel"] = res.columns["hull_distance"] / scale
+    res.summary.update({
+        "k": k,
+        "knn_distance_median": float(np.median(dq)),
+        "train_knn_distance_median": float(np.median(ref)),
+        "knn_percentile_median": float(np.median(pct)),
+        "beyond_train_p99": _wilson(int((pct >= 99.0).sum()), m),
+    })
+    if len(ref_idx) < n:
+        res.notes.append(f"kNN percentiles against the leave-one-out distances of {len(ref_idx):,} sampled "
+                         f"training points (query distances are to all {n:,})")
+    return ref_idx
+
+
+def _ellipsoid(res: SpaceResult, Xtr: np.ndarray, Xq: np.ndarray, ref_idx: np.ndarray, dstar: int,
+               opts: DiagnoseOptions, key: int) -> None:
+    """Mahalanobis radius in the minimum-volume enclosing ellipsoid (in the top principal
+    components when d* exceeds ``ellipsoid_max_dim``)."""
+    if dstar > opts.ellipsoid_max_dim:
+        from sklearn.decomposition import PCA
+
+        pca = PCA(opts.ellipsoid_max_dim, svd_solver="randomized", random_state=child_seed(opts.seed, key, 2))
+        Ztr, Zq = pca.fit_transform(Xtr), pca.transform(Xq)
+        kept = float(pca.explained_variance_ratio_.sum())
+        res.notes.append(f"minimum-volume ellipsoid of the top {opts.ellipsoid_max_dim} principal components "
+                         f"({kept:.1%} of the variance), not of all {dstar} affine dimensions")
+        res.summary["ellipsoid_space"] = f"PCA-{opts.ellipsoid_max_dim}"
+    else:
+        Ztr, Zq = Xtr, Xq
+        res.summary["ellipsoid_space"] = "exact"
+    ell = _enclosing_ellipsoid(Ztr, opts.ellipsoid_tol, child_seed(opts.seed, key, 5))
+    if not ell.converged_:
+        res.notes.append(f"ellipsoid fit stopped at ε = {ell.gap_:.2g} after {ell.n_iter_} steps (it still "
+                         "encloses every training point; slightly larger than the minimum)")
+    res.columns["ellipsoid_mahalanobis"] = ell.mahalanobis(Zq)
+    res.columns["in_ellipsoid"] = ell.contains(Zq).astype(float)
+    res.reference["ellipsoid_mahalanobis"] = ell.mahalanobis(Ztr[ref_idx])
+    res.summary["in_ellipsoid"] = _wilson(int(res.columns["in_ellipsoid"].sum()), Xq.shape[0])
+
+
+def _dimension(res: SpaceResult, Xtr: np.ndarray, dstar: int, opts: DiagnoseOptions, key: int) -> None:
+    """Rows of ``res.dimension``: d* (exact), then each intrinsic-dimension estimator with its
+    bootstrap interval on a seeded sample of ``id_points`` training points."""
+    from theorylab.errors import TheorylabError
+    from theorylab.geometry import IntrinsicDimension
+
+    n = Xtr.shape[0]
+    ids = subsample(n, opts.id_points, child_seed(opts.seed, key, 3))
+    Xs = Xtr[ids]
+    res.dimension.append({"space": res.name, "method": "affine", "estimate": float(dstar), "lo": np.nan,
+                          "hi": np.nan, "points": n, "note": "exact (rank of the centred data)"})
+    for method in opts.id_methods:
+        kk: Any = _MLE_KS if method == "mle" else 20
+        row = {"space": res.name, "method": method, "points": len(ids), "note": ""}
+        try:
+            est = IntrinsicDimension(method, k=kk, n_bootstrap=opts.id_bootstrap,
+                                     random_state=child_seed(opts.seed, key, 4)).fit(Xs)
+            lo, hi = est.interval_ or (np.nan, np.nan)
+            row.update(estimate=float(est.dimension_), lo=float(lo), hi=float(hi))
+        except TheorylabError as e:  # the estimator cannot read this cloud: the row says why
+            row.update(estimate=np.nan, lo=np.nan, hi=np.nan, note=str(e))
+        res.dimension.append(row)
+    if len(ids) < n:
+        res.notes.append(f"intrinsic dimension on a seeded sample of {len(ids):,} training points, "
+                         f"{opts.id_bootstrap} bootstrap refits per interval")

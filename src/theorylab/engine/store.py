@@ -242,18 +242,18 @@ def _write_bytes(path: Path, data: bytes) -> None:
 
 
 def _write_json_atomic(path: Path, obj: Any) -> None:
-    """Write JSON to a temporary file and rename it over ``path``; OS errors become StoreError."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    """Write JSON atomically (synced before the rename); OS errors become StoreError."""
+    from theorylab.files import atomic_write
+
+    def write(tmp: str) -> None:
         with open(tmp, "w") as f:
             json.dump(obj, f, indent=2, sort_keys=True, default=str)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+
+    try:
+        atomic_write(path, write)
     except OSError as e:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
         raise _io_error(path, e, "write") from None
 
 

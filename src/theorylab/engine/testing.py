@@ -17,9 +17,10 @@ from theorylab.engine.sweep import RunSpec, derive_seed, run_identity
 if TYPE_CHECKING:
     import pandas as pd
 
+    from theorylab.engine.checks import Verdict
     from theorylab.engine.experiment import Experiment
 
-__all__ = ["synthetic_results"]
+__all__ = ["status_of", "synthetic_results"]
 
 
 def synthetic_results(
@@ -50,3 +51,11 @@ def synthetic_results(
                        tuple((k, point[k]) for k in swept if k in point))
         done.append((spec, "done", annotate(experiment.name, spec, tables)))
     return assemble(experiment.name, done, swept)
+
+
+def status_of(verdict: Verdict, fragment: str) -> str:
+    """The status of the one check of ``verdict`` whose statement contains ``fragment``
+    (an assertion fails when none or several do, listing the statements)."""
+    hits = [c for c in verdict.checks if fragment in c.statement]
+    assert len(hits) == 1, (fragment, [c.statement for c in verdict.checks], verdict.summary())
+    return hits[0].status

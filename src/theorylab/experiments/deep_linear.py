@@ -15,6 +15,9 @@ Two experiments:
   which is not gradient descent on W; (b) on ℓ4 regression the over-parameterization
   w = (∏ a_i)·v (N − 1 extra scalars) converges faster than GD on w, while on ℓ2 it does not.
 
+The algorithms (gradient descent on the factors, nuclear-norm completion, over-parameterized
+ℓp regression) are in :mod:`theorylab.models.linear`; this module sets up the problems and checks.
+
 Departures from the papers, stated:
 
 * Deep matrix factorization: the paper trains with "GroupRMSprop" (one adaptive learning rate
@@ -64,8 +67,6 @@ __all__ = [
     "DeepMatrixFactorization",
     "MatrixFactorizationConfig",
     "PreconditioningConfig",
-    "complete_by_factorization",
-    "complete_by_nuclear_norm",
 ]
 
 Depth = Annotated[int, Field(ge=1, le=8)]
@@ -79,78 +80,6 @@ def _low_rank_target(n: int, rank: int, rng: np.random.Generator) -> np.ndarray:
     code rescales to ‖W*‖_F = 100 for n = 100."""
     W = rng.standard_normal((n, rank)) @ rng.standard_normal((rank, n))
     return W * (n / np.linalg.norm(W))
-
-
-def complete_by_nuclear_norm(target: np.ndarray, mask: np.ndarray, *, eps: float = 1e-7,
-                             max_iters: int = 50_000) -> np.ndarray:
-    """argmin ‖X‖_* subject to X_ij = target_ij on the observed entries (cvxpy + SCS).
-
-    The convex baseline of Arora et al. (2019); Gunasekar et al. (2017) conjectured that
-    depth-2 factorization from a small init finds this solution.
-    """
-    import cvxpy as cp
-
-    X = cp.Variable(target.shape)
-    M = mask.astype(float)
-    problem = cp.Problem(cp.Minimize(cp.normNuc(X)), [cp.multiply(M, X) == M * target])
-    problem.solve(solver="SCS", eps_abs=eps, eps_rel=eps, max_iters=max_iters)
-    if X.value is None:
-        raise RuntimeError(f"nuclear-norm minimization failed: {problem.status}")
-    return np.asarray(X.value, dtype=float)
-
-
-def complete_by_factorization(target: np.ndarray, mask: np.ndarray, depth: int, init_scale: float,
-                              rng: np.random.Generator, *, tol: float, max_steps: int,
-                              lr_factor: float = 0.5, max_rel_step: float = 0.02) -> dict[str, Any]:
-    """Gradient descent on W = W_N ⋯ W_1 (square n×n factors) for ½ Σ_observed (W − W*)².
-
-    Returns the final end-to-end matrix, the training MSE on the observed entries, the number
-    of steps and whether the MSE fell below ``tol``. One scalar step size per iteration (see the
-    module docstring); the initial end-to-end RMS entry is ``init_scale``.
-    """
-    n = target.shape[0]
-    m = int(mask.sum())
-    M = mask.astype(np.float64)
-    T = target * M
-    F = [rng.standard_normal((n, n)) for _ in range(depth)]
-    P = F[0]
-    for f in F[1:]:
-        P = f @ P
-    c = (init_scale / math.sqrt(float(np.mean(P**2)))) ** (1.0 / depth)
-    F = [f * c for f in F]
-    v = rng.standard_normal(n)
-    v /= np.linalg.norm(v)
-    mse = math.inf
-    step = 0
-    for step in range(max_steps + 1):
-        prefix = [F[0]]
-        for f in F[1:]:
-            prefix.append(f @ prefix[-1])
-        W = prefix[-1]
-        G = W * M - T
-        mse = float(np.sum(G * G)) / m
-        if mse < tol or not math.isfinite(mse) or step == max_steps:
-            break
-        grads: list[np.ndarray] = [None] * depth  # type: ignore[list-item]
-        suffix = None  # W_N ⋯ W_{j+1}
-        for j in range(depth - 1, -1, -1):
-            left = G if suffix is None else suffix.T @ G
-            grads[j] = left if j == 0 else left @ prefix[j - 1].T
-            suffix = F[j] if suffix is None else suffix @ F[j]
-        # ‖W‖₂ by one warm-started power iteration per step
-        v = W.T @ (W @ v)
-        nv = np.linalg.norm(v)
-        v = v / nv if nv > 0 else v
-        s_max = float(np.linalg.norm(W @ v))
-        eta = lr_factor / (depth * max(s_max, 1e-12) ** (2.0 - 2.0 / depth))
-        if depth > 1:
-            g_norm = math.sqrt(sum(float(np.sum(g * g)) for g in grads))
-            f_norm = math.sqrt(sum(float(np.sum(f * f)) for f in F))
-            if g_norm > 0:
-                eta = min(eta, max_rel_step * f_norm / g_norm)
-        for j in range(depth):
-            F[j] -= eta * grads[j]
-    return {"W": W, "train_mse": mse, "steps": step, "converged": bool(mse < tol)}
 
 
 class MatrixFactorizationConfig(ExperimentConfig):
@@ -225,6 +154,7 @@ class DeepMatrixFactorization(Experiment):
         import pandas as pd
 
         from theorylab.geometry.spectra import effective_rank, singular_values
+        from theorylab.models.linear import complete_by_factorization, complete_by_nuclear_norm
 
         n = config.n
         target = _low_rank_target(n, config.rank, child_rng(seed, 0))
@@ -376,65 +306,6 @@ def _directed_distance(A: np.ndarray, B: np.ndarray) -> float:
     return float(np.sqrt(np.maximum(d2.min(axis=1), 0.0)).max())
 
 
-def _lp_loss(W: np.ndarray, X: np.ndarray, y: np.ndarray, p: int) -> np.ndarray:
-    """(1/p)·mean |Xw − y|^p for each row w of W (…, d)."""
-    R = W @ X.T - y
-    return np.mean(np.abs(R) ** p, axis=-1) / p
-
-
-def _lp_grad(W: np.ndarray, X: np.ndarray, y: np.ndarray, p: int) -> np.ndarray:
-    R = W @ X.T - y
-    return (np.abs(R) ** (p - 2) * R) @ X / len(y)
-
-
-def _lp_minimum(X: np.ndarray, y: np.ndarray, p: int) -> float:
-    """min_w (1/p)·mean |Xw − y|^p by Newton's method from least squares (convex for p ≥ 2)."""
-    w = np.linalg.lstsq(X, y, rcond=None)[0]
-    if p == 2:
-        return float(_lp_loss(w[None], X, y, p)[0])
-    for _ in range(100):
-        r = X @ w - y
-        H = (X * ((p - 1) * np.abs(r) ** (p - 2))[:, None]).T @ X / len(y)
-        dw = np.linalg.solve(H + 1e-14 * np.eye(len(w)), _lp_grad(w[None], X, y, p)[0])
-        w = w - dw
-        if np.linalg.norm(dw) < 1e-14 * max(1.0, np.linalg.norm(w)):
-            break
-    return float(_lp_loss(w[None], X, y, p)[0])
-
-
-def _overparameterized_gd(w0: np.ndarray, X: np.ndarray, y: np.ndarray, p: int, depth: int,
-                          lrs: np.ndarray, steps: int, record_every: int) -> tuple[np.ndarray, np.ndarray]:
-    """GD on w = (a_1 ⋯ a_{N−1})·v for every learning rate in ``lrs`` at once (depth 1: on w).
-
-    Balanced start (Arora, Cohen & Hazan 2018, §5): a_i = ‖w0‖^{1/N}, v = w0/‖w0‖^{(N−1)/N}.
-    Returns the loss after ``steps`` per learning rate, and the loss curves (records × lrs).
-    """
-    B = len(lrs)
-    eta = lrs[:, None]
-    norm = float(np.linalg.norm(w0))
-    v = np.tile(w0 / norm ** ((depth - 1) / depth), (B, 1))
-    a = np.full((B, depth - 1), norm ** (1.0 / depth))
-    curve = []
-    with np.errstate(over="ignore", invalid="ignore"):
-        for t in range(steps + 1):
-            scale = np.prod(a, axis=1, keepdims=True) if depth > 1 else np.ones((B, 1))
-            w = scale * v
-            if t % record_every == 0 or t == steps:
-                curve.append(_lp_loss(w, X, y, p))
-            if t == steps:
-                break
-            g = _lp_grad(w, X, y, p)
-            gv = np.sum(g * v, axis=1, keepdims=True)  # ∂L/∂(∏a) = g·v
-            new_v = v - eta * scale * g
-            if depth > 1:
-                others = scale / np.where(a == 0, 1.0, a)  # ∏_{k≠i} a_k
-                a = a - eta * others * gv
-            v = new_v
-    final = curve[-1]
-    final = np.where(np.isfinite(final), final, np.inf)
-    return final, np.asarray(curve)
-
-
 class PreconditioningConfig(ExperimentConfig):
     path_depth: int = Field(3, ge=2, le=6, description="number of factors N in the path comparison")
     in_dim: int = Field(4, ge=2, le=20, description="input dimension d of the path-comparison regression")
@@ -581,6 +452,8 @@ class DeepLinearPreconditioning(Experiment):
     def _lp_problem(self, config: PreconditioningConfig,
                     rng: np.random.Generator) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """One ℓp problem: both p, every depth, the best learning rate of the grid for each."""
+        from theorylab.models.linear import lp_loss, lp_minimum, overparameterized_gd
+
         n, d = config.lp_samples, config.lp_features
         scales = config.lp_condition ** (-np.linspace(0.0, 1.0, d))
         X = rng.standard_normal((n, d)) * scales
@@ -592,10 +465,10 @@ class DeepLinearPreconditioning(Experiment):
         every = max(1, config.lp_steps // 50)
         rows, curves = [], []
         for p in (2, 4):
-            best_l = _lp_minimum(X, y, p)
-            start = float(_lp_loss(w0[None], X, y, p)[0])
+            best_l = lp_minimum(X, y, p)
+            start = float(lp_loss(w0[None], X, y, p)[0])
             for depth in (1, *config.lp_depths):
-                final, curve = _overparameterized_gd(w0, X, y, p, depth, lrs, config.lp_steps, every)
+                final, curve = overparameterized_gd(w0, X, y, p, depth, lrs, config.lp_steps, every)
                 i = int(np.argmin(final))
                 rows.append({"p": p, "depth": depth, "best_lr": float(lrs[i]), "lr_at_grid_edge": i in (0, len(lrs) - 1),
                              "loss": float(final[i]), "min_loss": best_l, "initial_excess": start - best_l,

@@ -222,7 +222,6 @@ Manifold = Literal["ball5", "sphere6", "swiss_roll", "gauss4_in_16", "M1_Sphere"
                    "M3_Nonlinear_4to6", "M4_Nonlinear", "M5b_Helix2d", "M6_Nonlinear", "M7_Roll", "M8_Nonlinear",
                    "M9_Affine", "M10a_Cubic", "M10b_Cubic", "M11_Moebius", "M12_Norm", "M13a_Scurve",
                    "Mp2_Paraboloid", "Mp3_Paraboloid"]
-_OWN = {"ball5": (5, 5), "sphere6": (6, 7), "swiss_roll": (2, 3), "gauss4_in_16": (4, 16)}
 Method = Literal["twonn", "mle"]
 ExtraMethod = Literal["lpca", "corrint", "mind_ml", "gride", "danco", "tle", "fishers", "ess", "mada", "mom"]
 

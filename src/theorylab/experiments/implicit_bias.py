@@ -8,6 +8,8 @@ hard-margin SVM). Consequences: ‖w(t)‖ grows like ‖ŵ‖·log t, the direc
 angle of order 1/log t, and the loss falls like 1/t. Without separability the loss has a finite
 minimizer and ‖w(t)‖ stays bounded.
 
+The data are :func:`theorylab.data.planted_margin_data`; gradient descent and the oracle are
+:func:`theorylab.models.linear.logistic_gd` and :func:`~theorylab.models.linear.max_margin_direction`.
 The oracle is scikit-learn's linear SVM without intercept (``LinearSVC(loss="hinge",
 fit_intercept=False)`` with a large C): the paper's predictor is homogeneous.
 
@@ -42,58 +44,7 @@ if TYPE_CHECKING:
 
     from theorylab.engine.results import Results
 
-__all__ = ["ImplicitBiasConfig", "ImplicitBiasLogistic", "logistic_gd", "max_margin_direction", "planted_margin_data"]
-
-
-def planted_margin_data(rng: np.random.Generator, n_points: int, margin_gap: float,
-                        sv_spread: tuple[float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """2-D separable data whose hard-margin SVM (no intercept) is a planted unit vector u.
-
-    Returns ``X`` (n, 2), labels ``y`` in {−1, +1} and ``u``: the support vectors are
-    z = u + s·u⊥ (s ∈ ±``sv_spread``) and every other z = y·x has margin uᵀz ≥ 1 + ``margin_gap``,
-    so ŵ = u exactly (KKT: u = α₁z₁ + α₂z₂ with α ≥ 0).
-    """
-    theta = rng.uniform(0.0, 2 * np.pi)
-    u = np.array([np.cos(theta), np.sin(theta)])
-    perp = np.array([-u[1], u[0]])
-    s1 = rng.uniform(*sv_spread)
-    s2 = -rng.uniform(*sv_spread)
-    Z = [u + s1 * perp, u + s2 * perp]
-    for _ in range(n_points - 2):
-        Z.append((1.0 + margin_gap + rng.exponential(1.0)) * u + rng.normal(0.0, 1.5) * perp)
-    Z = np.asarray(Z)
-    y = rng.choice(np.array([-1.0, 1.0]), size=n_points)
-    y[0], y[1] = 1.0, -1.0
-    return Z * y[:, None], y, u
-
-
-def max_margin_direction(X: np.ndarray, y: np.ndarray, C: float = 1e4) -> np.ndarray:
-    """The hard-margin SVM without intercept, from scikit-learn (the oracle): ŵ with margin 1."""
-    import warnings
-
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.svm import LinearSVC
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        svc = LinearSVC(loss="hinge", C=C, fit_intercept=False, dual=True, tol=1e-12, max_iter=1_000_000,
-                        random_state=0)
-        svc.fit(X, y)
-    return svc.coef_.ravel().astype(float)
-
-
-def logistic_gd(X: np.ndarray, y: np.ndarray, eta: float, steps: int, record_at: np.ndarray) -> list[tuple[int, np.ndarray, float]]:
-    """Full-batch GD from w = 0 on L(w) = Σ_n log(1 + exp(−y_n wᵀx_n)); (t, w_t, L(w_t)) at ``record_at``."""
-    Z = X * y[:, None]
-    w = np.zeros(X.shape[1])
-    marks = set(int(t) for t in record_at)
-    out = []
-    for t in range(1, steps + 1):
-        m = Z @ w
-        w = w + eta * (Z.T @ np.exp(-np.logaddexp(0.0, m)))  # −ℓ'(m) = σ(−m), stable for large m
-        if t in marks:
-            out.append((t, w.copy(), float(np.logaddexp(0.0, -(Z @ w)).sum())))
-    return out
+__all__ = ["ImplicitBiasConfig", "ImplicitBiasLogistic"]
 
 
 class ImplicitBiasConfig(ExperimentConfig):
@@ -148,6 +99,9 @@ class ImplicitBiasLogistic(Experiment):
 
     def run(self, config: ImplicitBiasConfig, seed: int) -> dict[str, pd.DataFrame]:
         import pandas as pd
+
+        from theorylab.data import planted_margin_data
+        from theorylab.models.linear import logistic_gd, max_margin_direction
 
         X, y, planted = planted_margin_data(child_rng(seed, 0), config.n_points, config.margin_gap, config.sv_spread)
         w_hat = max_margin_direction(X, y, config.svc_C)

@@ -62,7 +62,6 @@ __all__ = [
     "ModeConnectivityConfig",
     "TrajectoryConfig",
     "TrajectoryNotLandscape",
-    "fit_to_zero_error",
 ]
 
 DataName = Literal["digits", "mnist1d"]
@@ -91,27 +90,6 @@ def _network(arch: Arch, ds: Dataset, width: int, seed: int) -> nn.Module:
         body = cnn2d(h, ds.n_classes, channels=(8, 16), hidden=32, in_channels=c, seed=seed, init="he")
         return nn.Sequential(nn.Unflatten(1, (c, h, w)), body)
     return cnn1d(ds.dim, ds.n_classes, channels=(16, 16, 16), seed=seed, init="he")
-
-
-def fit_to_zero_error(model: nn.Module, X: np.ndarray, y: np.ndarray, *, max_steps: int,
-                      check_every: int, check_X: np.ndarray | None = None,
-                      check_y: np.ndarray | None = None, **train_kw: Any) -> tuple[int, bool]:
-    """Train ``model`` in place with :func:`theorylab.models.train` until it classifies
-    (``check_X``, ``check_y``) — by default the training data — without a single error.
-
-    Returns (steps taken, reached). The check runs every ``check_every`` steps through the
-    training loop's callback, which ends the loop as soon as the criterion holds.
-    """
-    from theorylab.models import accuracy, train
-
-    cx = X if check_X is None else check_X
-    cy = y if check_y is None else check_y
-
-    def stop_when_fit(step: int, net: nn.Module) -> dict[str, float]:
-        return {"stop": True} if accuracy(net, cx, cy) == 1.0 else {}
-
-    res = train(model, X, y, steps=max_steps, eval_every=check_every, callback=stop_when_fit, **train_kw)
-    return res.steps, accuracy(model, cx, cy) == 1.0
 
 
 # =============================================================================================
@@ -405,7 +383,7 @@ class TrajectoryNotLandscape(Experiment):
     def run(self, config: TrajectoryConfig, seed: int) -> dict[str, pd.DataFrame]:
         import pandas as pd
 
-        from theorylab.models import accuracy
+        from theorylab.models import accuracy, fit_to_zero_error
 
         ds = _load(config.data, child_seed(seed, 0))
         rng = child_rng(seed, 1)

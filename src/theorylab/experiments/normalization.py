@@ -72,6 +72,14 @@ def _load(name: Data) -> Dataset:
     return load_digits(seed=0) if name == "digits" else load_mnist1d()
 
 
+def _train_tensors(name: Data, n_train: int) -> tuple[Dataset, torch.Tensor, torch.Tensor]:
+    """The data set, and its first ``n_train`` training examples as float64 inputs and labels."""
+    import torch
+
+    ds = _load(name)
+    return ds, torch.as_tensor(ds.X_train[:n_train], dtype=torch.float64), torch.as_tensor(ds.y_train[:n_train])
+
+
 def _batches(n: int, batch_size: int, steps: int, seed: int) -> np.ndarray:
     """(steps, batch) indices: a fresh permutation each epoch, as ``theorylab.models.train`` draws them."""
     from theorylab.seeding import rng
@@ -200,9 +208,7 @@ class ExpLREquivalence(Experiment):
 
         from theorylab.models.normalized import exp_lr_schedule, normalized_cnn
 
-        ds = _load(config.data)
-        X = torch.as_tensor(ds.X_train[: config.n_train], dtype=torch.float64)
-        y = torch.as_tensor(ds.y_train[: config.n_train])
+        ds, X, y = _train_tensors(config.data, config.n_train)
         Xe = torch.as_tensor(ds.X_test[: config.n_eval], dtype=torch.float64)
         T, half = config.steps, config.steps // 2
         lrs = np.where(np.arange(T) < half, config.lr, config.lr / config.decay_factor)
@@ -412,9 +418,7 @@ class LRInitScale(Experiment):
 
         from theorylab.models.normalized import normalized_mlp
 
-        ds = _load(config.data)
-        X = torch.as_tensor(ds.X_train[: config.n_train], dtype=torch.float64)
-        y = torch.as_tensor(ds.y_train[: config.n_train])
+        ds, X, y = _train_tensors(config.data, config.n_train)
         Xt = torch.as_tensor(ds.X_test, dtype=torch.float64)
         yt = torch.as_tensor(ds.y_test)
         T, c = config.steps, config.scale

@@ -459,7 +459,7 @@ class Regions2DSlice(Experiment):
     def run(self, config: Regions2DConfig, seed: int) -> dict[str, pd.DataFrame]:
         import pandas as pd
 
-        from theorylab.data.datasets import noisy_labels
+        from theorylab.data import noisy_labels
         from theorylab.models.builders import mlp
         from theorylab.models.train import accuracy
         from theorylab.probes.regions import decision_boundary_segments, partition_2d, slice_density

@@ -95,6 +95,13 @@ def _labels(X: np.ndarray, kind: str, flip: float, seed: int) -> tuple[np.ndarra
     return np.where(flips, -clean, clean), 4 * flip * (1 - flip)
 
 
+def _fit_criterion(sigma2: float, eps_fraction: float) -> tuple[float, float]:
+    """(ε, target): ε = eps_fraction·σ², and a net is fitted below the noise when its train MSE
+    ≤ σ² − ε (Bubeck & Sellke's condition; Theorem 3 needs ε > 0)."""
+    eps = eps_fraction * sigma2
+    return eps, sigma2 - eps
+
+
 # -- fitting ----------------------------------------------------------------------------------------
 def _fit_standard(net: torch.nn.Module, X: np.ndarray, y: np.ndarray, target: float, steps: int, lr: float,
                   seed: int) -> float:
@@ -364,8 +371,7 @@ class RobustnessLaw(Experiment):
         X = _inputs(config.dataset, config.n, config.d, seed)
         d = X.shape[1]
         y, sigma2 = _labels(X, config.label_kind, config.flip, seed)
-        eps = config.eps_fraction * sigma2
-        target = sigma2 - eps
+        eps, target = _fit_criterion(sigma2, config.eps_fraction)
         rows = []
         for i, w in enumerate(config.widths):
             net = mlp(d, [w] * config.depth, 1, seed=child_seed(seed, 1, i))
@@ -495,8 +501,7 @@ class RobustnessTightness(Experiment):
         X = _inputs(config.dataset, config.n, config.d, seed)
         d = X.shape[1]
         y, sigma2 = _labels(X, "noise", 0.25, seed)
-        eps = config.eps_fraction * sigma2
-        target = sigma2 - eps
+        eps, target = _fit_criterion(sigma2, config.eps_fraction)
         rows = []
         for i, w in enumerate(config.widths):
             net, mse = _fit_smoothest(X, y, w, target, config.steps, config.lr, child_seed(seed, 2, i),
@@ -648,8 +653,7 @@ class RobustnessWhichD(Experiment):
         rows = []
         for j, (kind, X) in enumerate(sets):
             y, sigma2 = _labels(X, "noise", 0.25, child_seed(seed, 2, j))
-            eps = config.eps_fraction * sigma2
-            target = sigma2 - eps
+            eps, target = _fit_criterion(sigma2, config.eps_fraction)
             d_twonn = IntrinsicDimension("twonn").fit(X).dimension_
             d_iso = concentration_dimension(X, seed=child_seed(seed, 3, j))
             for i, w in enumerate(config.widths):

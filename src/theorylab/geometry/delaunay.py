@@ -99,60 +99,82 @@ def delaunay_simplex(X: np.ndarray, Q: np.ndarray, *, k0: int | None = None, max
     Z = Z / scale
     Zq = ((P - mu) @ V) / scale
     k = min(n, k0 if k0 is not None else max(4 * (r + 1), 32))
-    supports: list[np.ndarray] = []
-    weights: list[np.ndarray] = []
     if M == 0:
         return DelaunayResult((), (), hull.inside, hull.distance)
-    if r == 0:
-        for _ in range(M):
-            supports.append(np.array([0]))
-            weights.append(np.array([1.0]))
-        return DelaunayResult(tuple(supports), tuple(weights), hull.inside, hull.distance)
+    if r == 0:  # every site is the same point: it is the simplex
+        return DelaunayResult(tuple(np.array([0]) for _ in range(M)), tuple(np.array([1.0]) for _ in range(M)),
+                              hull.inside, hull.distance)
     nn = NearestNeighbors(n_neighbors=k).fit(Z)
     _, nbr = nn.kneighbors(Zq)
+    supports: list[np.ndarray] = []
+    weights: list[np.ndarray] = []
     for j in range(M):
-        zq = Zq[j]
-        universe = np.arange(n)
-        S = np.sort(nbr[j])
-        if not hull.inside[j]:
-            # the projection lies on a face: only sites on the supporting hyperplane can carry
-            # weight, and restricting to them keeps the LP non-degenerate in that direction
-            nrm = ((Q[j] - P[j]) @ V) / scale
-            nrm /= max(np.linalg.norm(nrm), 1e-300)
-            universe = np.flatnonzero((Z - zq) @ nrm >= -1e-9)
-            S = universe[np.argsort(np.linalg.norm(Z[universe] - zq, axis=1))[:k]]
-        lam = None
-        for _ in range(max_rounds):
-            Y = Z[S] - zq
-            lam, y = _lifted_lp(Y, np.einsum("ij,ij->i", Y, Y))
-            if lam is None:  # q not in conv(S): widen the neighbourhood
-                if S.size == universe.size:
-                    break
-                kk = min(universe.size, 2 * S.size)
-                dists = np.linalg.norm(Z[universe] - zq, axis=1)
-                S = np.sort(universe[np.argpartition(dists, kk - 1)[:kk]])
-                continue
-            # reduced costs over every site: c_i − yᵀ(z_i − q) − y0 ≥ 0 at the global optimum
-            Yall = Z[universe] - zq
-            red = np.einsum("ij,ij->i", Yall, Yall) - Yall @ y[:r] - y[r]
-            red[np.isin(universe, S)] = np.inf
-            viol = np.flatnonzero(red < -1e-9)
-            if viol.size == 0:
-                break
-            # the working set only grows, so the rounds terminate (at worst S = all sites)
-            S = np.union1d(S, universe[viol[np.argsort(red[viol])[: max(r + 1, 8)]]])
+        # outside: the projection lies on a face, whose outward normal is the direction to q
+        outward = None if hull.inside[j] else ((Q[j] - P[j]) @ V) / scale
+        universe, S = _candidate_sites(Z, Zq[j], nbr[j], k, outward)
+        S, lam = _lifted_optimum(Z, Zq[j], S, universe, max_rounds)
         if lam is None or lam.size != S.size:
             raise GeometryError(f"query {j}: no containing Delaunay simplex found in {max_rounds} rounds")
-        keep = lam > 1e-12
-        Sj, wj = S[keep], lam[keep]
-        # polish the barycentric coordinates on the simplex (LP solutions carry ~1e-9 error)
-        A = np.vstack([Z[Sj].T, np.ones((1, Sj.size))])
-        w2 = np.linalg.lstsq(A, np.append(zq, 1.0), rcond=None)[0]
-        if np.all(w2 >= -1e-12):
-            wj = np.maximum(w2, 0.0)
+        Sj, wj = _polished(Z, Zq[j], S, lam)
         supports.append(Sj)
-        weights.append(wj / wj.sum())
+        weights.append(wj)
     return DelaunayResult(tuple(supports), tuple(weights), hull.inside, hull.distance)
+
+
+def _candidate_sites(Z: np.ndarray, zq: np.ndarray, nbr: np.ndarray, k: int,
+                     outward: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(sites that may carry weight, the first working set) for the (projected) query ``zq``.
+
+    Inside: every site, and the ``k`` nearest neighbours ``nbr``. Outside (``outward`` the
+    normal of the face holding the projection): only sites on the supporting hyperplane can
+    carry weight, and restricting to them keeps the LP non-degenerate in that direction; the
+    working set is the ``k`` nearest of them.
+    """
+    if outward is None:
+        return np.arange(len(Z)), np.sort(nbr)
+    nrm = outward / max(np.linalg.norm(outward), 1e-300)
+    universe = np.flatnonzero((Z - zq) @ nrm >= -1e-9)
+    return universe, universe[np.argsort(np.linalg.norm(Z[universe] - zq, axis=1))[:k]]
+
+
+def _lifted_optimum(Z: np.ndarray, zq: np.ndarray, S: np.ndarray, universe: np.ndarray,
+                    max_rounds: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Column generation for the lifted LP over ``universe``: (working set, λ on it; None if no
+    working set held the query within ``max_rounds``)."""
+    r = Z.shape[1]
+    lam = None
+    for _ in range(max_rounds):
+        Y = Z[S] - zq
+        lam, y = _lifted_lp(Y, np.einsum("ij,ij->i", Y, Y))
+        if lam is None:  # q not in conv(S): widen the neighbourhood
+            if S.size == universe.size:
+                break
+            kk = min(universe.size, 2 * S.size)
+            dists = np.linalg.norm(Z[universe] - zq, axis=1)
+            S = np.sort(universe[np.argpartition(dists, kk - 1)[:kk]])
+            continue
+        # reduced costs over every site: c_i − yᵀ(z_i − q) − y0 ≥ 0 at the global optimum
+        Yall = Z[universe] - zq
+        red = np.einsum("ij,ij->i", Yall, Yall) - Yall @ y[:r] - y[r]
+        red[np.isin(universe, S)] = np.inf
+        viol = np.flatnonzero(red < -1e-9)
+        if viol.size == 0:
+            break
+        # the working set only grows, so the rounds terminate (at worst S = all sites)
+        S = np.union1d(S, universe[viol[np.argsort(red[viol])[: max(r + 1, 8)]]])
+    return S, lam
+
+
+def _polished(Z: np.ndarray, zq: np.ndarray, S: np.ndarray, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The simplex's vertices (λ > 1e-12) and barycentric coordinates, re-solved on the simplex
+    (LP solutions carry ~1e-9 error) when that keeps them non-negative; normalised to sum 1."""
+    keep = lam > 1e-12
+    Sj, wj = S[keep], lam[keep]
+    A = np.vstack([Z[Sj].T, np.ones((1, Sj.size))])
+    w2 = np.linalg.lstsq(A, np.append(zq, 1.0), rcond=None)[0]
+    if np.all(w2 >= -1e-12):
+        wj = np.maximum(w2, 0.0)
+    return Sj, wj / wj.sum()
 
 
 def delaunay_interpolate(X: np.ndarray, y: np.ndarray, Q: np.ndarray, **kwargs) -> np.ndarray:

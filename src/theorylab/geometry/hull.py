@@ -231,7 +231,6 @@ def _solve(
     p : (m, r) projection minus query (zero rows inside); converged : (m,) bool.
     """
     m, r = zq.shape
-    n = Z.shape[0]
     support: list[np.ndarray] = [np.empty(0, np.int64)] * m
     weights: list[np.ndarray] = [np.empty(0)] * m
     p_all = np.zeros((m, r))
@@ -243,14 +242,7 @@ def _solve(
     for _ in range(max_iter):
         if active.size == 0:
             break
-        P = np.empty((active.size, r))
-        for a, j in enumerate(active):
-            S = work[j]
-            lam, p = _min_norm_point(Z[S] - zq[j])
-            pos = lam > 0
-            support[j], weights[j] = S[pos], lam[pos]
-            p_all[j] = p
-            P[a] = p
+        P = _project_working_sets(Z, zq, work, active, support, weights, p_all)
         pn2 = np.einsum("ij,ij->i", P, P)
         done_in = pn2 <= tol**2
         converged[active[done_in]] = True
@@ -264,31 +256,58 @@ def _solve(
         active, P, pn2 = active[keep], P[keep], pn2[keep]
         if active.size == 0:
             break
-        # Every point of conv(Z) satisfies ⟨z − q, p⟩ ≥ ‖p‖² at the optimum; violators join S.
-        G = Z @ P.T - np.einsum("ij,ij->i", zq[active], P)[None, :] - pn2[None, :]
-        if exclude is not None:
-            ex = exclude[active]
-            has = ex >= 0
-            G[ex[has], np.flatnonzero(has)] = np.inf
-        # relative slack: rounding in G is ~eps·(|z|·|p|) with |z| ≲ 1
-        slack = 1e-12 * np.sqrt(pn2)
-        still = []
-        for a, j in enumerate(active):
-            g = G[:, a]
-            k = min(add, n)
-            cand = np.argpartition(g, k - 1)[:k] if k < n else np.arange(n)
-            cand = cand[g[cand] < -slack[a]]
-            if cand.size == 0:
-                converged[j] = True
-                continue
-            new = np.union1d(support[j], cand)
-            if new.size == support[j].size:
-                converged[j] = True  # no progress possible: rounding floor reached
-                continue
-            work[j] = new
-            still.append(j)
-        active = np.asarray(still, dtype=np.int64)
+        active = _add_violators(Z, zq, P, pn2, active, exclude, add, support, work, converged)
     return support, weights, p_all, converged
+
+
+def _project_working_sets(Z: np.ndarray, zq: np.ndarray, work: list[np.ndarray], active: np.ndarray,
+                          support: list[np.ndarray], weights: list[np.ndarray], p_all: np.ndarray) -> np.ndarray:
+    """Minimum-norm point of conv(Z[S]) − q for each active query's working set S.
+
+    Stores each query's support, weights and point (in ``support``, ``weights``, ``p_all``);
+    returns the points of the active queries, (len(active), r).
+    """
+    P = np.empty((active.size, zq.shape[1]))
+    for a, j in enumerate(active):
+        S = work[j]
+        lam, p = _min_norm_point(Z[S] - zq[j])
+        pos = lam > 0
+        support[j], weights[j] = S[pos], lam[pos]
+        p_all[j] = p
+        P[a] = p
+    return P
+
+
+def _add_violators(Z: np.ndarray, zq: np.ndarray, P: np.ndarray, pn2: np.ndarray, active: np.ndarray,
+                   exclude: np.ndarray | None, add: int, support: list[np.ndarray], work: list[np.ndarray],
+                   converged: np.ndarray) -> np.ndarray:
+    """Add up to ``add`` training points on the wrong side of each active query's hyperplane to
+    its working set; a query with none (or no new one) is converged. Returns the still-active queries."""
+    n = Z.shape[0]
+    # Every point of conv(Z) satisfies ⟨z − q, p⟩ ≥ ‖p‖² at the optimum; violators join S.
+    G = Z @ P.T - np.einsum("ij,ij->i", zq[active], P)[None, :] - pn2[None, :]
+    if exclude is not None:
+        ex = exclude[active]
+        has = ex >= 0
+        G[ex[has], np.flatnonzero(has)] = np.inf
+    # relative slack: rounding in G is ~eps·(|z|·|p|) with |z| ≲ 1
+    slack = 1e-12 * np.sqrt(pn2)
+    still = []
+    for a, j in enumerate(active):
+        g = G[:, a]
+        k = min(add, n)
+        cand = np.argpartition(g, k - 1)[:k] if k < n else np.arange(n)
+        cand = cand[g[cand] < -slack[a]]
+        if cand.size == 0:
+            converged[j] = True
+            continue
+        new = np.union1d(support[j], cand)
+        if new.size == support[j].size:
+            converged[j] = True  # no progress possible: rounding floor reached
+            continue
+        work[j] = new
+        still.append(j)
+    return np.asarray(still, dtype=np.int64)
 
 
 # -- the public entry point --------------------------------------------------------------------
@@ -342,18 +361,12 @@ def in_hull(
     n, d = X.shape
     M = Q.shape[0]
     if exclude is not None:
-        exclude = np.asarray(exclude, dtype=np.int64).reshape(-1)
-        if exclude.shape[0] != M:
-            raise GeometryError(f"exclude has {exclude.shape[0]} entries for {M} queries")
-        if np.any(exclude >= n) or np.any(exclude < -1):
-            raise GeometryError(f"exclude indices must lie in [-1, {n - 1}]")
-        if n == 1 and np.any(exclude >= 0):
-            raise GeometryError("exclude leaves no training point")
+        exclude = _checked_exclude(exclude, n, M)
     mu = X.mean(axis=0)
     Xc = X - mu
     radius = float(np.sqrt(np.einsum("ij,ij->i", Xc, Xc).max()))
-    floor = 64 * np.finfo(float).eps * float(np.abs(X).max(initial=0.0))
     if tol is None:
+        floor = 64 * np.finfo(float).eps * float(np.abs(X).max(initial=0.0))
         tol = 1e-9 * radius + floor
     tol = float(tol)
     if not np.isfinite(tol) or tol < 0:
@@ -368,6 +381,23 @@ def in_hull(
         _in_hull_block(frame, Q[i : i + batch], None if exclude is None else exclude[i : i + batch], distance)
         for i in range(0, M, batch)
     ]
+    return _joined(parts, d, tol)
+
+
+def _checked_exclude(exclude: np.ndarray, n: int, M: int) -> np.ndarray:
+    """``exclude`` as (M,) int64 indices in [-1, N − 1], or :class:`GeometryError`."""
+    exclude = np.asarray(exclude, dtype=np.int64).reshape(-1)
+    if exclude.shape[0] != M:
+        raise GeometryError(f"exclude has {exclude.shape[0]} entries for {M} queries")
+    if np.any(exclude >= n) or np.any(exclude < -1):
+        raise GeometryError(f"exclude indices must lie in [-1, {n - 1}]")
+    if n == 1 and np.any(exclude >= 0):
+        raise GeometryError("exclude leaves no training point")
+    return exclude
+
+
+def _joined(parts: list[dict], d: int, tol: float) -> HullResult:
+    """One :class:`HullResult` from the blocks' results, in query order (empty for no blocks)."""
     if not parts:
         return HullResult(
             np.zeros(0, bool), np.zeros(0), np.zeros(0), (), (), np.zeros((0, d)), np.zeros(0),

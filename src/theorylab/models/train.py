@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["TrainResult", "accuracy", "predict", "train"]
+__all__ = ["TrainResult", "accuracy", "fit_to_zero_error", "predict", "train"]
 
 
 @dataclass
@@ -110,6 +110,39 @@ def train(
                 break
     result.final_train_loss = result.history[-1]["train_loss"] if result.history else full_loss()
     return result
+
+
+def fit_to_zero_error(model: nn.Module, X: np.ndarray, y: np.ndarray, *, max_steps: int,
+                      check_every: int, check_X: np.ndarray | None = None,
+                      check_y: np.ndarray | None = None, **train_kw: Any) -> tuple[int, bool]:
+    """Train ``model`` in place with :func:`train` until it classifies (``check_X``, ``check_y``)
+    — by default the training data — without a single error.
+
+    The stopping rule of the zero-training-error solutions of Liu, Papailiopoulos & Achlioptas
+    2020 ("Bad Global Minima Exist and SGD Can Reach Them", NeurIPS, arXiv 1906.02613).
+
+    Parameters
+    ----------
+    X, y : training inputs (n, ...) and integer labels (n,).
+    max_steps : most optimiser steps.
+    check_every : steps between checks of the criterion (through :func:`train`'s callback,
+        which ends the loop as soon as it holds).
+    check_X, check_y : the set that must be classified without error (e.g. the un-augmented
+        training set when ``X`` holds augmented copies); default ``X``, ``y``.
+    **train_kw : passed to :func:`train` (optimizer, lr, batch_size, seed, ...).
+
+    Returns
+    -------
+    (steps taken, reached): ``reached`` is whether the criterion holds at the end.
+    """
+    cx = X if check_X is None else check_X
+    cy = y if check_y is None else check_y
+
+    def stop_when_fit(step: int, net: nn.Module) -> dict[str, float]:
+        return {"stop": True} if accuracy(net, cx, cy) == 1.0 else {}
+
+    res = train(model, X, y, steps=max_steps, eval_every=check_every, callback=stop_when_fit, **train_kw)
+    return res.steps, accuracy(model, cx, cy) == 1.0
 
 
 def _loss_fn(loss: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:

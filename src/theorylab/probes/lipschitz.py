@@ -252,44 +252,61 @@ def local_ascent(
         d = torch.randn(flat.shape, generator=gen, dtype=flat.dtype)
         return d / d.norm(dim=1, keepdim=True) * (radius * 0.5)
 
-    best = 0.0
-    start = flat.clone()
+    best, start = 0.0, flat.clone()
     if n_samples > 0:
-        m, D = flat.shape
-        dirs = torch.randn((n_samples, m, D), generator=gen, dtype=flat.dtype)
-        dirs = dirs / dirs.norm(dim=2, keepdim=True)
-        # uniform in the ball: radius · U^{1/D} along a uniform direction
-        rad = radius * torch.rand((n_samples, m, 1), generator=gen, dtype=flat.dtype) ** (1.0 / D)
-        cand = flat[None] + dirs * rad
-        gn = torch.as_tensor(gradient_norms(model, cand.reshape(n_samples * m, *X.shape[1:]), output)).reshape(n_samples, m)
-        best = float(gn.max())
-        start = cand[gn.argmax(dim=0), torch.arange(m)]
+        best, start = _steepest_in_balls(model, X, output, radius, n_samples, gen)
     u = project(start + offset() * 0.1).requires_grad_(True)
     v = project(flat + offset()).requires_grad_(True)
-    opt = torch.optim.Adam([u, v], lr=lr if lr is not None else radius / 10)
     try:
-        for it in range(steps + 1):
-            fu = (model(u.reshape(X.shape)).reshape(len(X), -1) * c).sum(dim=1)
-            fv = (model(v.reshape(X.shape)).reshape(len(X), -1) * c).sum(dim=1)
-            (gu,) = torch.autograd.grad(fu.sum(), u, create_graph=True)
-            gnorm2 = (gu**2).sum(dim=1)
-            gap = (u - v).norm(dim=1)
-            # a secant over a tiny gap is dominated by rounding of f (float32: ~1e-7·|f|), so
-            # pairs closer than 1% of the radius count neither as a bound nor in the objective
-            secant = (fu - fv).abs() / gap.clamp_min(0.01 * radius)
-            valid = gap >= 0.01 * radius
-            best = max(best, float(gnorm2.detach().max().sqrt()),
-                       float(secant.detach()[valid].max()) if bool(valid.any()) else 0.0)
-            if it == steps:
-                break
-            opt.zero_grad()
-            (-(gnorm2 + secant**2).sum()).backward()
-            opt.step()
-            with torch.no_grad():
-                u.copy_(project(u))
-                v.copy_(project(v))
+        best = max(best, _ascend(model, X.shape, c, u, v, project, radius, steps,
+                                 lr if lr is not None else radius / 10))
     finally:
         model.train(was)
+    return best
+
+
+def _steepest_in_balls(model: nn.Module, X: torch.Tensor, output: OutputSpec, radius: float, n_samples: int,
+                       gen: torch.Generator) -> tuple[float, torch.Tensor]:
+    """``n_samples`` points uniform in each ball B(x_i, radius), scored by ‖∇f‖ in one batch:
+    (the largest norm seen, the steepest point of each ball (m, D))."""
+    flat = X.reshape(len(X), -1)
+    m, D = flat.shape
+    dirs = torch.randn((n_samples, m, D), generator=gen, dtype=flat.dtype)
+    dirs = dirs / dirs.norm(dim=2, keepdim=True)
+    # uniform in the ball: radius · U^{1/D} along a uniform direction
+    rad = radius * torch.rand((n_samples, m, 1), generator=gen, dtype=flat.dtype) ** (1.0 / D)
+    cand = flat[None] + dirs * rad
+    gn = torch.as_tensor(gradient_norms(model, cand.reshape(n_samples * m, *X.shape[1:]), output)).reshape(n_samples, m)
+    return float(gn.max()), cand[gn.argmax(dim=0), torch.arange(m)]
+
+
+def _ascend(model: nn.Module, shape: torch.Size, c: torch.Tensor, u: torch.Tensor, v: torch.Tensor,
+            project: Any, radius: float, steps: int, lr: float) -> float:
+    """Projected Adam ascent of ‖∇f(u)‖² + (|f(u) − f(v)| / ‖u − v‖)² over (u, v), each row in
+    its ball; returns the largest gradient norm or valid secant slope evaluated on the way."""
+    best = 0.0
+    n = shape[0]
+    opt = torch.optim.Adam([u, v], lr=lr)
+    for it in range(steps + 1):
+        fu = (model(u.reshape(shape)).reshape(n, -1) * c).sum(dim=1)
+        fv = (model(v.reshape(shape)).reshape(n, -1) * c).sum(dim=1)
+        (gu,) = torch.autograd.grad(fu.sum(), u, create_graph=True)
+        gnorm2 = (gu**2).sum(dim=1)
+        gap = (u - v).norm(dim=1)
+        # a secant over a tiny gap is dominated by rounding of f (float32: ~1e-7·|f|), so
+        # pairs closer than 1% of the radius count neither as a bound nor in the objective
+        secant = (fu - fv).abs() / gap.clamp_min(0.01 * radius)
+        valid = gap >= 0.01 * radius
+        best = max(best, float(gnorm2.detach().max().sqrt()),
+                   float(secant.detach()[valid].max()) if bool(valid.any()) else 0.0)
+        if it == steps:
+            break
+        opt.zero_grad()
+        (-(gnorm2 + secant**2).sum()).backward()
+        opt.step()
+        with torch.no_grad():
+            u.copy_(project(u))
+            v.copy_(project(v))
     return best
 
 

@@ -703,57 +703,20 @@ def partition_2d(
     on it; each neuron's zero line splits it (convex clipping in float64). The pre-activation
     maps of all polygons are computed in one batched forward pass per layer.
     """
-    o = _as_input(origin)
-    ut, vt = _as_input(u), _as_input(v)
-    if ut.shape != o.shape or vt.shape != o.shape:
-        raise TheorylabError(f"origin, u, v must share a shape; got {tuple(o.shape)}, {tuple(ut.shape)}, {tuple(vt.shape)}")
-    s0, s1, t0, t1 = (float(b) for b in bounds)
-    if not (s1 > s0 and t1 > t0) or not np.isfinite([s0, s1, t0, t1]).all():
-        raise TheorylabError(f"bounds must be (s_min, s_max, t_min, t_max) with min < max, got {tuple(bounds)}")
+    o, ut, vt, (s0, s1, t0, t1) = _slice_inputs(origin, u, v, bounds)
     prog = _program(model, o.shape)
     R = max(abs(s0), abs(s1), abs(t0), abs(t1), s1 - s0, t1 - t0)
     polys = [np.array([[s0, t0], [s1, t0], [s1, t1], [s0, t1]], float)]
     layer_masks: list[torch.Tensor] = []  # per layer: (P, n_l) bool, rows follow `polys`
     dirs1 = torch.stack([ut, vt])
     counts: list[int] = []
-
-    def forward(stop_at: int | None) -> tuple[torch.Tensor, torch.Tensor] | torch.Tensor:
-        P = len(polys)
-        got: dict[str, torch.Tensor] = {}
-
-        def fn(layer: int, c: torch.Tensor, D: torch.Tensor) -> torch.Tensor:
-            if layer == stop_at:
-                got["c"], got["D"] = c, D
-                raise _Stop
-            return layer_masks[layer]
-
-        with torch.no_grad():
-            try:
-                S = prog.run(o.expand(P, *o.shape), dirs1.expand(P, *dirs1.shape), fn)
-            except _Stop:
-                return got["c"], got["D"]
-        return S
-
     for layer in range(len(prog.layer_sizes)):
-        c_all, D_all = forward(layer)  # (P, n), (P, 2, n)
-        c_np, D_np = c_all.numpy(), D_all.numpy()
-        new_polys: list[np.ndarray] = []
-        parent: list[int] = []
-        signs: list[np.ndarray] = []
-        for p, V in enumerate(polys):
-            c, D = c_np[p], D_np[p].T  # (n,), (n, 2)
-            tol = rtol * (np.abs(c) + np.linalg.norm(D, axis=1) * R) + 1e-300
-            for W, s in _split_polygon(V, c, D, tol):
-                new_polys.append(W)
-                parent.append(p)
-                signs.append(s)
-            if len(new_polys) > max_regions:
-                raise TheorylabError(f"partition_2d: more than max_regions={max_regions} polygons")
+        c_all, D_all = _slice_forward(prog, o, dirs1, len(polys), layer_masks, layer)  # (P, n), (P, 2, n)
+        polys, parent, signs = _split_by_layer(polys, c_all.numpy(), D_all.numpy(), rtol, R, max_regions)
         idx = torch.as_tensor(parent, dtype=torch.long)
         layer_masks = [m[idx] for m in layer_masks] + [torch.as_tensor(np.stack(signs))]
-        polys = new_polys
         counts.append(len(polys))
-    S = forward(None)  # (P, 3, n_out)
+    S = _slice_forward(prog, o, dirs1, len(polys), layer_masks, None)  # (P, 3, n_out)
     Sn = S.numpy()
     patterns = torch.cat(layer_masks, dim=1).numpy() if layer_masks else np.zeros((len(polys), 0), bool)
     return Partition2D(
@@ -768,6 +731,65 @@ def partition_2d(
         bounds=(s0, s1, t0, t1),
         counts_per_layer=tuple(counts),
     )
+
+
+def _slice_inputs(origin: np.ndarray | torch.Tensor, u: np.ndarray | torch.Tensor, v: np.ndarray | torch.Tensor,
+                  bounds: Sequence[float]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
+                                                    tuple[float, float, float, float]]:
+    """The slice's origin and directions as float64 tensors of one shape, and its checked bounds."""
+    o = _as_input(origin)
+    ut, vt = _as_input(u), _as_input(v)
+    if ut.shape != o.shape or vt.shape != o.shape:
+        raise TheorylabError(f"origin, u, v must share a shape; got {tuple(o.shape)}, {tuple(ut.shape)}, {tuple(vt.shape)}")
+    s0, s1, t0, t1 = (float(b) for b in bounds)
+    if not (s1 > s0 and t1 > t0) or not np.isfinite([s0, s1, t0, t1]).all():
+        raise TheorylabError(f"bounds must be (s_min, s_max, t_min, t_max) with min < max, got {tuple(bounds)}")
+    return o, ut, vt, (s0, s1, t0, t1)
+
+
+def _slice_forward(prog: AffineProgram, o: torch.Tensor, dirs1: torch.Tensor, P: int,
+                   layer_masks: list[torch.Tensor],
+                   stop_at: int | None) -> tuple[torch.Tensor, torch.Tensor] | torch.Tensor:
+    """One batched pass over the ``P`` polygons with their fixed activation patterns.
+
+    ``stop_at`` a layer: that layer's pre-activation maps (c (P, n), D (P, 2, n)), affine in the
+    slice coordinates on each polygon. None: the output maps (P, 3, n_out).
+    """
+    got: dict[str, torch.Tensor] = {}
+
+    def fn(layer: int, c: torch.Tensor, D: torch.Tensor) -> torch.Tensor:
+        if layer == stop_at:
+            got["c"], got["D"] = c, D
+            raise _Stop
+        return layer_masks[layer]
+
+    with torch.no_grad():
+        try:
+            S = prog.run(o.expand(P, *o.shape), dirs1.expand(P, *dirs1.shape), fn)
+        except _Stop:
+            return got["c"], got["D"]
+    return S
+
+
+def _split_by_layer(polys: list[np.ndarray], c_np: np.ndarray, D_np: np.ndarray, rtol: float, R: float,
+                    max_regions: int) -> tuple[list[np.ndarray], list[int], list[np.ndarray]]:
+    """Split every polygon by the zero lines of one layer's neurons (c + D·z on that polygon).
+
+    Returns (new polygons, the index of each one's parent, each one's sign pattern for the layer).
+    """
+    new_polys: list[np.ndarray] = []
+    parent: list[int] = []
+    signs: list[np.ndarray] = []
+    for p, V in enumerate(polys):
+        c, D = c_np[p], D_np[p].T  # (n,), (n, 2)
+        tol = rtol * (np.abs(c) + np.linalg.norm(D, axis=1) * R) + 1e-300
+        for W, s in _split_polygon(V, c, D, tol):
+            new_polys.append(W)
+            parent.append(p)
+            signs.append(s)
+        if len(new_polys) > max_regions:
+            raise TheorylabError(f"partition_2d: more than max_regions={max_regions} polygons")
+    return new_polys, parent, signs
 
 
 def decision_boundary_segments(part: Partition2D, rtol: float = 1e-10) -> np.ndarray:

@@ -13,9 +13,7 @@ from __future__ import annotations
 import base64
 import io
 import math
-import os
 import re
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +24,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from theorylab.engine.checks import Check, Verdict
 from theorylab.engine.store import Store, StoreError, versions
+from theorylab.files import atomic_write
 from theorylab.report.notation import render_notation
 
 if TYPE_CHECKING:
@@ -407,14 +406,5 @@ def render_report(entries: Sequence[ReportEntry], title: str = "theorylab report
 
 def write_report(entries: Sequence[ReportEntry], path: str | Path, title: str = "theorylab report") -> Path:
     """Render and write atomically to ``path``; returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = render_report(entries, title)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a report is meant to be shared
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
