@@ -282,13 +282,10 @@ def _query_head(diag: Diagnosis, n: int = 15) -> tuple[list[str], list[list[str]
 
 def render_diagnosis(diag: Diagnosis, title: str | None = None) -> str:
     """The report's HTML text."""
-    from jinja2 import Environment, PackageLoader, select_autoescape
-
     from theorylab.engine.store import versions
+    from theorylab.report.html import jinja_environment
 
-    env = Environment(loader=PackageLoader("theorylab.report", "templates"),
-                      autoescape=select_autoescape(["html"], default=True), trim_blocks=True, lstrip_blocks=True)
-    env.filters["num"] = _num
+    env = jinja_environment()  # the report's: one escaping policy, one set of number filters
     figures = [(cap, _embed(fig)) for cap, fig in diagnosis_figures(diag).items()]
     methods, dim_rows = _dimension_rows(diag)
     qcols, qrows = _query_head(diag)

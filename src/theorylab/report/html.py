@@ -377,7 +377,8 @@ def _tally(sections: Sequence[_Section]) -> dict[str, int]:
     return {k: v for k, v in counts.items() if v}
 
 
-def _environment() -> Environment:
+def jinja_environment() -> Environment:
+    """The templates' environment: autoescaping on, and the filters both reports use."""
     env = Environment(
         loader=PackageLoader("theorylab.report", "templates"),
         autoescape=select_autoescape(["html"], default=True),
@@ -398,7 +399,7 @@ def render_report(entries: Sequence[ReportEntry], title: str = "theorylab report
     groups = [(kind, label, [s for s in sections if s.primary.kind == kind])
               for kind, label in (("claim", "Claims"), ("instrument", "Instruments"))]
     groups = [(k, label, ss, _tally(ss)) for k, label, ss in groups if ss]
-    return _environment().get_template("report.html").render(
+    return jinja_environment().get_template("report.html").render(
         title=title, sections=sections, groups=groups,
         generated=time.strftime("%Y-%m-%d %H:%M %Z"), versions=versions(),
     )
