@@ -171,12 +171,16 @@ def _exit_with_parent(driver_pid: int) -> None:
 
 
 @contextlib.contextmanager
-def _sigint_blocked() -> Iterator[None]:
-    """Block SIGINT while worker processes are started (from the main thread).
+def sigint_blocked() -> Iterator[None]:
+    """Block SIGINT in the main thread while worker processes or helper threads are started.
 
     A child inherits the blocked mask through fork and exec, so a Ctrl-C during its start-up
     (before :func:`_worker_init` runs) cannot print a traceback from it; in the driver the
-    signal stays pending and is delivered when the block ends, so no Ctrl-C is lost.
+    signal stays pending and is delivered when the block ends, so no Ctrl-C is lost. Threads
+    started inside inherit the mask too: a process-directed SIGINT goes to any thread that does
+    not block it, and a helper thread that accepted it would raise KeyboardInterrupt in the main
+    thread between spawning a worker and sending it its start-up data (the worker then prints
+    EOFError) — so every thread the driver starts is started inside this block.
     """
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
         yield
@@ -219,7 +223,7 @@ class ProcessExecutor:
                                    initargs=(os.getpid(), main))
 
     def _submit(self, spec: RunSpec) -> Any:
-        with _sigint_blocked():  # workers start here (the pool spawns them on demand)
+        with sigint_blocked():  # workers start here (the pool spawns them on demand)
             return self._pool.submit(execute_run, spec)
 
     def map_unordered(self, specs: Iterable[RunSpec]) -> Iterator[RunOutcome]:

@@ -15,6 +15,8 @@ import threading
 import time
 from typing import Any, TextIO
 
+from theorylab.engine.executors import sigint_blocked
+
 __all__ = ["ProgressReporter", "format_duration"]
 
 
@@ -79,14 +81,17 @@ class ProgressReporter:
                                  TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn(),
                                  TextColumn("ETA"), TimeRemainingColumn(),
                                  console=Console(file=self.stream, highlight=False), transient=False)
-            self._bar.start()
+            # threads started here inherit the blocked SIGINT: Ctrl-C always lands in the main thread
+            with sigint_blocked():  # rich's refresh thread
+                self._bar.start()
             self._task = self._bar.add_task(self.label, total=total, completed=stored, failed=0)
         else:
             self._line(f"{self.label}: {total} runs planned, {stored} already stored, {to_run} to run"
                        + (f" (ETA {format_duration(self._eta())})" if to_run else ""))
             if to_run:
                 self._thread = threading.Thread(target=self._heartbeat, daemon=True)
-                self._thread.start()
+                with sigint_blocked():  # the heartbeat thread (see above)
+                    self._thread.start()
 
     def on_outcome(self, outcome: Any, spec: Any = None) -> None:
         with self._lock:
